@@ -5,8 +5,8 @@ from __future__ import annotations
 import fnmatch
 import os
 
-import torch
 import timm
+import torch
 
 from . import registry  # noqa: F401  (registers the variants with timm)
 from .emov2 import EMOv2

@@ -1,0 +1,1 @@
+"""The ``emov2`` command line."""

@@ -1,0 +1,47 @@
+"""``emov2 <command>``: each command lives in its own module exposing ``register(subparsers)``.
+
+A module's ``register`` adds a sub-parser and sets ``func`` (``args -> int`` exit code). User errors are
+raised as :class:`UserError` (or ``ValueError``/``FileNotFoundError`` from the library) and printed as one
+line ``emov2 <command>: error: ...`` with exit code 2; no traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# Command modules, in the order `emov2 --help` lists them.
+COMMANDS = [
+    "emov2.cli.info",
+    "emov2.cli.convert",
+]
+
+
+class UserError(Exception):
+    """An error caused by the user's input: printed as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="emov2", description="EMOv2 vision backbones: info, weights and tools.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in COMMANDS:
+        importlib.import_module(module).register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except (UserError, ValueError, FileNotFoundError, NotADirectoryError) as e:
+        print(f"emov2 {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"emov2 {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -8,7 +8,7 @@ giving ``n1 x n2`` windows. A *close* window is a contiguous ``w x w`` block; a 
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +17,7 @@ from torch import nn
 __all__ = ["AttentionMode", "WindowAttention", "window_partition", "window_reverse"]
 
 
-class AttentionMode(str, Enum):
+class AttentionMode(StrEnum):
     SPANNING = "spanning"
     REMOTE = "remote"
     CLOSE = "close"

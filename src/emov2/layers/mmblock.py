@@ -17,7 +17,9 @@ from torch import nn
 
 from .attention import AttentionMode, WindowAttention
 
-__all__ = ["ConvExpand", "MetaMobileBlock"]
+__all__ = ["BatchNorm2dEps6", "ConvExpand", "MetaMobileBlock"]
+
+BatchNorm2dEps6 = partial(nn.BatchNorm2d, eps=1e-6)  # the official code uses eps 1e-6 for every norm
 
 
 class ConvExpand(nn.Module):
@@ -56,7 +58,7 @@ class MetaMobileBlock(nn.Module):
         *,
         exp_ratio: float,
         stride: int = 1,
-        norm_layer: type[nn.Module] = partial(nn.BatchNorm2d, eps=1e-6),
+        norm_layer: type[nn.Module] = BatchNorm2dEps6,
         act_layer: type[nn.Module] = nn.SiLU,
         attn_mode: AttentionMode | None = None,
         dim_head: int = 32,

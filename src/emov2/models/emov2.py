@@ -171,7 +171,8 @@ class EMOv2(nn.Module):
                     prev, embed_dims[i], depths[i], exp_ratio=exp_ratios[i], norm_layer=norms[i], act_layer=acts[i],
                     attn_mode=mode if attn_stages[i] else None, dim_head=dim_heads[i], window_size=windows[i],
                     dw_kernel_size=dw_kernels[i], drop_path=dpr[start:start + depths[i]],
-                    layer_scale_init=layer_scale_init, downsample_dw_kernel_size=dw_kernels[i] if dw_kernels[i] > 0 else 5,
+                    layer_scale_init=layer_scale_init,
+                    downsample_dw_kernel_size=dw_kernels[i] if dw_kernels[i] > 0 else 5,
                 )
             )
             prev, start = embed_dims[i], start + depths[i]

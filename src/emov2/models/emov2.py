@@ -163,7 +163,7 @@ class EMOv2(nn.Module):
         stem_chs = embed_dims[0] // 2
         self.stem = Stem(in_chans, stem_chs)
         self.feature_info = [dict(num_chs=stem_chs, reduction=2, module="stem")]
-        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        dpr = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()
         stages, prev, start = [], stem_chs, 0
         for i in range(n):
             stages.append(

@@ -91,6 +91,7 @@ def _register_classifier(gsub) -> None:
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--lr", type=float, default=2e-3)
     p.add_argument("--window-size", type=int, default=0, help="attention window (0: global, right for 32 px)")
+    p.add_argument("--limit", type=int, help="use only the first N train and test images")
     p.add_argument("--seed", type=int, default=0)
     _common(p)
     p.set_defaults(func=run_classifier)
@@ -197,8 +198,8 @@ def run_classifier(args: argparse.Namespace) -> int:
     from ..generation.data import load_dataset
     from ..generation.fid import ClassifierExtractor, accuracy, extract, train_classifier
 
-    train_set, num_classes = load_dataset(args.data, 32, 1)
-    test_set, _ = load_dataset(args.data, 32, 1, split="test")
+    train_set, num_classes = load_dataset(args.data, 32, 1, limit=args.limit)
+    test_set, _ = load_dataset(args.data, 32, 1, split="test", limit=args.limit)
     x, y = train_set.tensors
     model, ckpt = train_classifier(x, y, name=args.model, num_classes=num_classes, epochs=args.epochs,
                                    batch_size=args.batch_size, lr=args.lr, seed=args.seed,

@@ -49,7 +49,7 @@ class DEMOBlock(nn.Module):
     batch statistics mix all noise levels, so BN's running averages misrepresent any single timestep at
     sampling time; LN has the same parameter count (weight and bias per channel).
 
-    Parameters: 13 D^2 + (19 + 4 (k^2 - 1)) D, i.e. 13 D^2 + 119 D for k = 5 and expansion 4.
+    Parameters: 13 D^2 + (4 k^2 + 19) D for expansion 4, i.e. 13 D^2 + 119 D for k = 5.
     """
 
     def __init__(

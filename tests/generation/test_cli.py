@@ -7,6 +7,8 @@ import json
 import pytest
 import torch
 
+pytest.importorskip("diffusers", reason="samplers use diffusers (the 'gen' extra)")
+
 from emov2.cli.main import main
 
 TINY = '{"hidden_size": 32, "depth": 1, "num_heads": 1}'

@@ -7,6 +7,8 @@ import math
 import pytest
 import torch
 
+pytest.importorskip("diffusers", reason="samplers use diffusers (the 'gen' extra)")
+
 from emov2.generation import create_generator
 from emov2.generation.diffusion import (
     GaussianDiffusion,

@@ -238,8 +238,7 @@ def run_eval(args: argparse.Namespace) -> int:
         real = real_set.tensors[0]
     else:
         real = torch.stack([real_set[i][0] for i in range(min(len(real_set), args.num_real))])
-    n_cls = min(model.num_classes, 10) if model.num_classes <= 10 else model.num_classes
-    labels = torch.arange(args.num_samples) % n_cls
+    labels = torch.arange(args.num_samples) % model.num_classes  # balanced over classes
     fake = generate(model, diffusion, labels, codec=codec, **_sample_kwargs(args))
     result = evaluate_images(extractor, fake, labels, real)
     result.update(checkpoint=args.checkpoint, step=ckpt.get("step"), model=ckpt["model_args"]["name"],

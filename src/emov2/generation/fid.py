@@ -82,7 +82,11 @@ def find_inception_weights() -> Path | None:
 
 
 class InceptionExtractor(nn.Module):
-    """torchvision Inception-v3 pool3 features (2048) at 299 px; grey images are repeated to RGB."""
+    """torchvision Inception-v3 pool features (2048) at 299 px; grey images are repeated to RGB.
+
+    The Google weights expect inputs in [-1, 1] (torchvision's ``transform_input`` maps ImageNet-normalised
+    inputs there), which is our image range, so images are only resized.
+    """
 
     name = "inception-v3-torchvision"
 
@@ -90,19 +94,17 @@ class InceptionExtractor(nn.Module):
         super().__init__()
         from torchvision.models import inception_v3
 
-        self.net = inception_v3(weights=None, aux_logits=True, init_weights=False)
+        self.net = inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=False)
         self.net.load_state_dict(torch.load(weights, map_location="cpu", weights_only=True))
         self.net.fc = nn.Identity()
         self.net.eval()
-        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
 
     @torch.no_grad()
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, None]:
         if x.shape[1] == 1:
             x = x.repeat(1, 3, 1, 1)
-        x = F.interpolate((x + 1) / 2, size=(299, 299), mode="bilinear", align_corners=False)
-        return self.net((x - self.mean) / self.std), None
+        x = F.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
+        return self.net(x), None
 
 
 @torch.no_grad()

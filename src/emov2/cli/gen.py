@@ -148,7 +148,8 @@ def run_train(args: argparse.Namespace) -> int:
         progress=not args.no_progress, model_kwargs=model_kwargs,
     )
     summary = train(cfg)
-    print(json.dumps(summary))
+    if "checkpoint" in summary:  # rank 0 only under torchrun
+        print(json.dumps(summary))
     return 0
 
 

@@ -107,3 +107,11 @@ def test_latent_mode_with_local_autoencoder(tmp_path):
     assert main(["gen", "sample", "--checkpoint", str(out / "checkpoints" / "last.pt"), "--per-class", "1",
                  "--steps", "2", "--out", str(png), "--no-progress"]) == 0
     assert Image.open(png).size == (16 + 4, 2 * 18 + 2)  # one column, two classes, decoded to 16 px
+
+
+def test_train_bf16_autocast(idx_folder, tmp_path):
+    out = tmp_path / "amp"
+    assert main(["gen", "train", "--model", "dit_t_4", "--data", str(idx_folder), "--output", str(out), "--steps",
+                 "1", "--batch-size", "4", "--amp", "bf16", "--model-kwargs", TINY, "--no-progress"]) == 0
+    ckpt = torch.load(out / "checkpoints" / "last.pt", weights_only=False)
+    assert ckpt["config"]["amp"] == "bf16" and all(v.dtype == torch.float32 for v in ckpt["model"].values())

@@ -1,8 +1,10 @@
 """emov2: EMOv2 vision backbones (arXiv 2412.06674), exact to the official weights and native to timm.
 
-``import emov2`` registers ``emov2_1m`` ... ``emov2_50m`` with timm.
+``import emov2`` registers ``emov2_1m`` ... ``emov2_50m`` with timm; ``emov2.create_generator`` builds the
+D-EMOv2 / DiT diffusion generators (``emov2.generation``).
 """
 
+from .generation import create_generator, list_generators
 from .layers import AttentionMode, MetaMobileBlock, WindowAttention
 from .models import (
     VARIANTS,
@@ -28,8 +30,10 @@ __all__ = [
     "WindowAttention",
     "count_macs",
     "count_params",
+    "create_generator",
     "create_model",
     "from_official",
+    "list_generators",
     "list_models",
     "reparameterize",
     "to_official",

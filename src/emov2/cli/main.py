@@ -15,6 +15,7 @@ import sys
 COMMANDS = [
     "emov2.cli.info",
     "emov2.cli.convert",
+    "emov2.cli.gen",
 ]
 
 

@@ -1,0 +1,129 @@
+"""Training data for the generators: Fashion-MNIST (IDX files) or an image folder, and the optional VAE.
+
+Images come out as (C, S, S) float tensors in [-1, 1] with an integer class label. Latent mode encodes them
+with a local diffusers ``AutoencoderKL`` folder (never downloaded).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset, TensorDataset
+
+__all__ = [
+    "FASHION_MNIST_CLASSES",
+    "FASHION_MNIST_DIR",
+    "LatentCodec",
+    "fashion_mnist",
+    "image_folder",
+    "load_dataset",
+    "read_idx",
+]
+
+FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_MNIST_CLASSES = (
+    "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot",
+)
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX file (gzip or raw): uint8 images (N, H, W) or labels (N,)."""
+    path = Path(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        data = f.read()
+    if data[:2] != b"\x00\x00" or data[2] != 0x08:
+        raise ValueError(f"{path} is not an unsigned-byte IDX file")
+    ndim = data[3]
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def _find(root: Path, stem: str) -> Path:
+    for name in (f"{stem}.gz", stem):
+        if (root / name).exists():
+            return root / name
+    raise FileNotFoundError(f"no {stem}[.gz] in {root}")
+
+
+def fashion_mnist(
+    root: str | os.PathLike | None = None, split: str = "train", size: int = 32, limit: int | None = None
+) -> TensorDataset:
+    """Fashion-MNIST as a TensorDataset of (1, size, size) images in [-1, 1] and labels.
+
+    28 px images are zero-padded (black border) to 32 and then resized if ``size != 32``.
+    """
+    root = Path(root) if root else FASHION_MNIST_DIR
+    prefix = {"train": "train", "test": "t10k"}[split]
+    images = read_idx(_find(root, f"{prefix}-images-idx3-ubyte"))
+    labels = read_idx(_find(root, f"{prefix}-labels-idx1-ubyte"))
+    if limit:
+        images, labels = images[:limit], labels[:limit]
+    x = torch.from_numpy(images.copy()).float().div(127.5).sub(1).unsqueeze(1)  # (N, 1, 28, 28) in [-1, 1]
+    x = F.pad(x, (2, 2, 2, 2), value=-1.0)
+    if size != 32:
+        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return TensorDataset(x, torch.from_numpy(labels.astype(np.int64)))
+
+
+def image_folder(root: str | os.PathLike, size: int, channels: int = 3) -> Dataset:
+    """``root/<class>/<image>`` (torchvision ImageFolder): centre crop, resize, random flip, scale to [-1, 1]."""
+    from torchvision import datasets, transforms
+
+    tf = [transforms.Grayscale()] if channels == 1 else [transforms.Lambda(lambda im: im.convert("RGB"))]
+    tf += [
+        transforms.Resize(size), transforms.CenterCrop(size), transforms.RandomHorizontalFlip(),
+        transforms.ToTensor(), transforms.Normalize([0.5] * channels, [0.5] * channels),
+    ]
+    return datasets.ImageFolder(str(root), transform=transforms.Compose(tf))
+
+
+def load_dataset(data: str, size: int, channels: int, split: str = "train", limit: int | None = None):
+    """``'fashion-mnist'`` (system IDX files), a folder of Fashion-MNIST IDX files, or an ImageFolder tree.
+
+    Returns (dataset, num_classes).
+    """
+    if data == "fashion-mnist":
+        if not FASHION_MNIST_DIR.exists():
+            raise FileNotFoundError(f"{FASHION_MNIST_DIR} is missing (apt-get install dataset-fashion-mnist)")
+        return fashion_mnist(None, split, size, limit), 10
+    root = Path(data)
+    if not root.is_dir():
+        raise FileNotFoundError(f"data directory {root} does not exist")
+    if any(root.glob("train-images-idx3-ubyte*")):
+        return fashion_mnist(root, split, size, limit), 10
+    ds = image_folder(root, size, channels)
+    return ds, len(ds.classes)
+
+
+class LatentCodec(torch.nn.Module):
+    """Pixels <-> scaled latents with a local diffusers ``AutoencoderKL`` (e.g. the SD VAE, 8x down, 4 ch).
+
+    ``encode``: (N, 3, H, W) in [-1, 1] -> (N, 4, H/8, W/8) latents times ``scaling_factor``;
+    ``decode``: the inverse. The folder must hold ``config.json`` and weights; nothing is downloaded.
+    """
+
+    def __init__(self, folder: str | os.PathLike) -> None:
+        super().__init__()
+        folder = Path(folder)
+        if not (folder / "config.json").exists():
+            raise FileNotFoundError(f"{folder} is not a local AutoencoderKL folder (no config.json)")
+        from diffusers import AutoencoderKL
+
+        self.vae = AutoencoderKL.from_pretrained(str(folder), local_files_only=True).eval().requires_grad_(False)
+        self.scale = float(getattr(self.vae.config, "scaling_factor", 0.18215))
+        self.latent_channels = int(self.vae.config.latent_channels)
+        self.downsample = 2 ** (len(self.vae.config.block_out_channels) - 1)
+
+    @torch.no_grad()
+    def encode(self, x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        return self.vae.encode(x).latent_dist.sample(generator) * self.scale
+
+    @torch.no_grad()
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.vae.decode(z / self.scale).sample.clamp(-1, 1)

@@ -16,7 +16,7 @@ def bn_scale_shift(bn: nn.BatchNorm2d) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def _new_conv(conv: nn.Conv2d, weight: torch.Tensor, bias: torch.Tensor) -> nn.Conv2d:
-    fused = nn.Conv2d(
+    fused = type(conv)(  # keeps subclasses such as DepthwiseConv2d
         conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride, padding=conv.padding,
         dilation=conv.dilation, groups=conv.groups, bias=True, padding_mode=conv.padding_mode,
         device=weight.device, dtype=weight.dtype,

@@ -16,6 +16,7 @@ from timm.layers import ConvNormAct, DropPath, LayerNorm2d, LayerScale2d
 from torch import nn
 
 from .attention import AttentionMode, WindowAttention
+from .dwconv import DepthwiseConv2d
 from .fuse import bn_scale_shift, fold_affine_before_conv, fold_bn_after_conv, fold_scale_after_conv
 
 __all__ = ["BatchNorm2dEps6", "ConvExpand", "MetaMobileBlock"]
@@ -86,6 +87,10 @@ class MetaMobileBlock(nn.Module):
             self.dw = ConvNormAct(
                 mid_chs, mid_chs, dw_kernel_size, stride=stride, groups=mid_chs, bias=False,
                 norm_layer=dw_norm_layer, act_layer=dw_act_layer, norm_kwargs=dict(eps=1e-6),
+            )
+            k = dw_kernel_size
+            self.dw.conv = DepthwiseConv2d(
+                mid_chs, mid_chs, k, stride=stride, padding=k // 2, groups=mid_chs, bias=False
             )
         elif stride == 1:
             self.dw = nn.Identity()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 
 
 def _pair(text: str) -> tuple[float, float]:
@@ -46,7 +47,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--eval-interval", type=int)
     p.add_argument("--workers", type=int)
     p.add_argument("--seed", type=int)
+    p.add_argument("--threads", type=int, help="CPU threads (default: torch's choice)")
     p.add_argument("--resume", action="store_const", const=True, help="continue from OUTPUT/last.pt")
+    p.add_argument("--stop-after", type=int, metavar="N",
+                   help="end after epoch N (the schedule still spans --epochs); continue later with --resume")
     p.add_argument("--no-progress", dest="progress", action="store_const", const=False)
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.set_defaults(func=run)
@@ -56,7 +60,7 @@ _OVERRIDES = (
     "model", "data", "output", "epochs", "batch_size", "img_size", "lr", "warmup_epochs", "weight_decay", "drop_path",
     "window_size", "smoothing", "model_ema", "ema_decay", "clip_grad", "aa", "amp", "channels_last", "teacher",
     "teacher_checkpoint", "kd_weight", "kd_tau", "initial_checkpoint", "max_train_samples", "eval_interval",
-    "workers", "seed", "resume", "progress",
+    "workers", "seed", "threads", "resume", "stop_after", "progress",
 )
 
 
@@ -70,6 +74,8 @@ def run(args: argparse.Namespace) -> int:
     if cfg.aa == "none":
         cfg.aa = None
     summary = run_training(cfg)
+    if os.environ.get("RANK", "0") != "0":
+        return 0
     if args.json:
         print(json.dumps({k: v for k, v in summary.items() if k != "classes"}, indent=1))
     else:

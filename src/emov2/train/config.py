@@ -65,12 +65,14 @@ class TrainConfig:
     kd_weight: float = 5.0
     kd_tau: float = 1.0
     # run
+    threads: int = 0  # CPU threads for torch (0: torch's default)
     amp: str = "auto"  # auto: bf16 on GPU, fp32 on CPU; or 'bf16', 'fp16', 'none'
     seed: int = 42
     workers: int = 8
     eval_interval: int = 1
     max_train_samples: int | None = None  # train on a fixed random subset (quick runs)
     resume: bool = False
+    stop_after: int | None = None  # end this process after that many epochs (schedule still spans `epochs`)
     log_interval: int = 50
     progress: bool = True
     extra: dict = field(default_factory=dict)

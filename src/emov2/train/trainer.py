@@ -93,6 +93,10 @@ def _train(cfg: TrainConfig, d: DistInfo) -> dict:
     if last_path.exists() and not cfg.resume:
         raise ValueError(f"{last_path} exists: pass --resume to continue that run, or choose another --output")
     state = load_last(last_path) if cfg.resume else None
+    if cfg.threads > 0:
+        torch.set_num_threads(cfg.threads)
+    if d.device.type == "cpu":
+        torch.set_flush_denormal(True)  # denormal AdamW moments are very slow on CPU
     _reseed(cfg.seed, d.rank, 0)
 
     data = build_data(cfg, d)
@@ -114,8 +118,9 @@ def _train(cfg: TrainConfig, d: DistInfo) -> dict:
         model.to(memory_format=torch.channels_last)
     if cfg.grad_checkpointing:
         model.set_grad_checkpointing(True)
+    opt_kwargs = {"fused": True} if cfg.opt == "adamw" and d.device.type == "cpu" else {}
     optimizer = create_optimizer_v2(model, opt=cfg.opt, lr=cfg.peak_lr(), weight_decay=cfg.weight_decay,
-                                    betas=tuple(cfg.opt_betas), eps=cfg.opt_eps)
+                                    betas=tuple(cfg.opt_betas), eps=cfg.opt_eps, **opt_kwargs)
     steps_per_epoch = len(data.train)
     if steps_per_epoch == 0:
         raise ValueError(f"the training set is smaller than one batch of {cfg.batch_size}: lower --batch-size")
@@ -171,7 +176,8 @@ def _train(cfg: TrainConfig, d: DistInfo) -> dict:
         resize_only=data.grayscale and cfg.data.lower().startswith("fashion"),
     )
     last_eval: dict = {}
-    for epoch in range(start_epoch, cfg.epochs):
+    end_epoch = min(cfg.epochs, cfg.stop_after) if cfg.stop_after else cfg.epochs
+    for epoch in range(start_epoch, end_epoch):
         _reseed(cfg.seed, d.rank, epoch + 1)
         data.set_epoch(epoch)
         stats = train_one_epoch(

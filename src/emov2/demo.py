@@ -1,0 +1,159 @@
+"""``make demo``: train EMOv2-1M on Fashion-MNIST on the CPU within a time budget and show the result.
+
+Steps: make sure Fashion-MNIST is there (Debian ``dataset-fashion-mnist``; installed with apt-get when run as
+root, torchvision's download as a fallback), print the model table, measure the training speed (and pick 1 or
+2 CPU threads, whichever is faster here), size the schedule to the budget, train with progress bars, evaluate
+on the 10,000 test images, and show predictions on a few of them. Everything lands in ``runs/demo``.
+
+    python -m emov2.demo [--minutes 10] [--output runs/demo] [--img-size 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from .data.fashion_mnist import FASHION_MNIST_CLASSES, find_fashion_mnist
+
+
+def ensure_fashion_mnist() -> None:
+    """Install Debian's dataset-fashion-mnist if missing (root + apt-get), else try torchvision's download."""
+    if find_fashion_mnist():
+        return
+    if shutil.which("apt-get") and hasattr(os, "geteuid") and os.geteuid() == 0:
+        print("Fashion-MNIST missing: apt-get install dataset-fashion-mnist ...", flush=True)
+        cmd = ["apt-get", "install", "-y", "--no-install-recommends", "dataset-fashion-mnist"]
+        if subprocess.run(cmd, capture_output=True).returncode != 0:
+            subprocess.run(["apt-get", "update"], capture_output=True)
+            subprocess.run(cmd, capture_output=True)
+    if find_fashion_mnist():
+        return
+    cache = Path.home() / ".cache" / "emov2"
+    try:
+        from .data.fashion_mnist import _torchvision_download
+
+        os.environ["EMOV2_FASHION_MNIST"] = str(_torchvision_download(cache))
+    except Exception as e:  # no network
+        raise SystemExit(f"demo: Fashion-MNIST not found and could not be installed ({type(e).__name__}); run "
+                         "`sudo apt-get install dataset-fashion-mnist`") from None
+
+
+def print_model_table() -> None:
+    from .cli.info import model_table
+
+    print("EMOv2 variants (params, MACs at 224 px, ImageNet top-1 from the paper):")
+    print(f"  {'model':<10} {'params':>10} {'MACs':>9} {'paper top-1':>12}")
+    for r in model_table("*", 224):
+        print(f"  {r['model']:<10} {r['params'] / 1e6:>9.2f}M {r['macs_m']:>8.0f}M {r['paper_top1']:>11.1f}%")
+
+
+def measure_speed(model_name: str, img_size: int, batch_size: int, window_size: int, threads: int,
+                  steps: int = 3) -> float:
+    """Training images/s of a throwaway model (forward, backward, AdamW step) with ``threads`` CPU threads."""
+    import timm
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = timm.create_model(model_name, num_classes=10, window_size=window_size)
+    opt = torch.optim.AdamW(model.parameters(), 1e-3, fused=True)
+    x, y = torch.randn(batch_size, 3, img_size, img_size), torch.randint(0, 10, (batch_size,))
+    t = 0.0
+    for i in range(steps + 1):
+        t0 = time.perf_counter()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if i:  # the first step warms up
+            t += time.perf_counter() - t0
+    return steps * batch_size / t
+
+
+def plan(ips: float, budget_s: float, n_train: int = 60000, batch: int = 128) -> tuple[int, int]:
+    """(epochs, images per epoch) that fit ``budget_s`` seconds at ``ips`` images/s."""
+    total = ips * budget_s
+    epochs = max(1, round(total / n_train))
+    per_epoch = int(min(n_train, total / epochs)) // batch * batch
+    return epochs, max(per_epoch, 4 * batch)
+
+
+def show_predictions(ckpt: Path, n: int = 8) -> None:
+    from .data.fashion_mnist import load_fashion_mnist
+    from .data.tensor_loader import TensorLoader, resize_uint8
+    from .train.inference import load_classifier, predict_topk
+
+    model, info = load_classifier(ckpt)
+    x, y = load_fashion_mnist("test")
+    idx = torch.linspace(0, len(y) - 1, n).long()
+    loader = TensorLoader(resize_uint8(x[idx], int(info["img_size"])), y[idx], n, train=False,
+                          mean=info["mean"], std=info["std"])
+    images, labels = next(iter(loader))
+    probs, top = predict_topk(model, images, 1)
+    print("\nPredictions on a few test images:")
+    for i, (p, t, lab) in enumerate(zip(probs[:, 0], top[:, 0], labels, strict=True)):
+        mark = "ok " if t == lab else "BAD"
+        print(f"  [{mark}] test #{int(idx[i]):>5}: predicted {FASHION_MNIST_CLASSES[t]:<12} ({100 * p:5.1f}%), "
+              f"true {FASHION_MNIST_CLASSES[lab]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m emov2.demo", description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--minutes", type=float, default=float(os.environ.get("EMOV2_DEMO_MINUTES", 10)),
+                    help="training time budget in minutes (default 10; env EMOV2_DEMO_MINUTES)")
+    ap.add_argument("--output", default="runs/demo")
+    ap.add_argument("--model", default="emov2_1m")
+    ap.add_argument("--img-size", type=int, default=32)
+    ap.add_argument("--batch-size", type=int, default=128)
+    ap.add_argument("--threads", type=int, default=0, help="CPU threads (0: measure 1 and 2, take the faster)")
+    ap.add_argument("--no-table", action="store_true", help="skip the model table")
+    args = ap.parse_args(argv)
+    t_start = time.perf_counter()
+
+    ensure_fashion_mnist()
+    if not args.no_table:
+        print_model_table()
+    window = max(1, args.img_size // 16)  # stage 3 is img/16 wide: one window covers it
+    candidates = [args.threads] if args.threads else sorted({1, min(2, os.cpu_count() or 1)})
+    speeds = {t: measure_speed(args.model, args.img_size, args.batch_size, window, t) for t in candidates}
+    threads = max(speeds, key=speeds.get)
+    budget = args.minutes * 60
+    epochs, per_epoch = plan(speeds[threads] * 0.9, budget, batch=args.batch_size)
+    print("\nspeed check: " + ", ".join(f"{t} thread(s) {s:.0f} img/s" for t, s in speeds.items())
+          + f" -> {threads} thread(s); budget {args.minutes:g} min -> {epochs} epoch(s) of {per_epoch} images")
+
+    out = Path(args.output)
+    if (out / "args.yaml").is_file():
+        shutil.rmtree(out)  # a previous demo run
+    from .train import resolve_config, run_training
+
+    cfg = resolve_config(
+        "fashion_mnist", model=args.model, data="fashion-mnist", output=str(out), epochs=epochs,
+        batch_size=args.batch_size, img_size=args.img_size, window_size=window, threads=threads,
+        max_train_samples=per_epoch if per_epoch < 60000 else None, eval_interval=max(1, epochs // 3))
+    summary = run_training(cfg)
+    best = summary["best"]
+    print(f"\nFashion-MNIST test top-1: {best['top1']:.2f}% (top-5 {best['top5']:.2f}%), {args.model} at "
+          f"{args.img_size} px, {epochs} epoch(s), training {summary['train_s'] / 60:.1f} min at "
+          f"{summary['img_per_s']:.0f} img/s; total {(time.perf_counter() - t_start) / 60:.1f} min")
+    show_predictions(out / "best.safetensors")
+    (out / "demo_summary.json").write_text(json.dumps({
+        "top1": best["top1"], "top5": best["top5"], "weights": best["weights"], "epochs": epochs,
+        "images_per_epoch": per_epoch, "img_size": args.img_size, "threads": threads, "speed_check": speeds,
+        "train_s": summary["train_s"], "img_per_s": summary["img_per_s"],
+        "total_s": time.perf_counter() - t_start}, indent=1))
+    print(f"\nwritten: {out}/ (best.safetensors + best.json, last.pt, metrics.jsonl, curves.png, confusion.png)")
+    print(f"try:     emov2 eval --checkpoint {out}/best.safetensors --data fashion-mnist")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

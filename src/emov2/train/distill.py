@@ -44,6 +44,7 @@ class Teacher(nn.Module):
         shift = (torch.tensor(student_mean) - torch.tensor(mean)) / torch.tensor(std)
         self.register_buffer("scale", scale.view(1, -1, 1, 1), persistent=False)
         self.register_buffer("shift", shift.view(1, -1, 1, 1), persistent=False)
+        self.eval()
 
     def train(self, mode: bool = True) -> Teacher:  # the teacher always stays in eval mode
         return super().train(False)

@@ -47,12 +47,16 @@ def ensure_fashion_mnist() -> None:
 
 
 def print_model_table() -> None:
-    from .cli.info import model_table
+    """Params (counted on the meta device: instant) and the paper's ImageNet numbers of every variant."""
+    from .models import VARIANTS, EMOv2
 
-    print("EMOv2 variants (params, MACs at 224 px, ImageNet top-1 from the paper):")
-    print(f"  {'model':<10} {'params':>10} {'MACs':>9} {'paper top-1':>12}")
-    for r in model_table("*", 224):
-        print(f"  {r['model']:<10} {r['params'] / 1e6:>9.2f}M {r['macs_m']:>8.0f}M {r['paper_top1']:>11.1f}%")
+    print("EMOv2 variants (ImageNet-1K, 224 px, from the paper; params counted here):")
+    print(f"  {'model':<10} {'params':>8} {'MACs':>7} {'top-1':>6} {'top-1 KD':>9}")
+    for name, v in VARIANTS.items():
+        with torch.device("meta"):
+            n = sum(p.numel() for p in EMOv2(**v.model_kwargs()).parameters())
+        kd = f"{v.paper_top1_kd:.1f}%" if v.paper_top1_kd else "-"
+        print(f"  {name:<10} {n / 1e6:>7.2f}M {v.paper_macs_m:>6g}M {v.paper_top1:>5.1f}% {kd:>9}")
 
 
 def measure_speed(model_name: str, img_size: int, batch_size: int, window_size: int, threads: int,
@@ -62,7 +66,8 @@ def measure_speed(model_name: str, img_size: int, batch_size: int, window_size: 
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
-    model = timm.create_model(model_name, num_classes=10, window_size=window_size)
+    kwargs = {"window_size": window_size} if model_name.startswith("emov2") else {}
+    model = timm.create_model(model_name, num_classes=10, **kwargs)
     opt = torch.optim.AdamW(model.parameters(), 1e-3, fused=True)
     x, y = torch.randn(batch_size, 3, img_size, img_size), torch.randint(0, 10, (batch_size,))
     t = 0.0
@@ -137,7 +142,8 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = resolve_config(
         "fashion_mnist", model=args.model, data="fashion-mnist", output=str(out), epochs=epochs,
-        batch_size=args.batch_size, img_size=args.img_size, window_size=window, threads=threads,
+        batch_size=args.batch_size, img_size=args.img_size, threads=threads,
+        window_size=window if args.model.startswith("emov2") else None,
         max_train_samples=per_epoch if per_epoch < 60000 else None, eval_interval=max(1, epochs // 3))
     summary = run_training(cfg)
     best = summary["best"]

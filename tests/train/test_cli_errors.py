@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from conftest import TINY, make_folder
+from train_helpers import TINY, make_folder
 
 from emov2.cli.main import main
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from conftest import TINY
+from train_helpers import TINY
 
 from emov2.cli.main import main
 from emov2.train.distill import build_teacher, kd_loss

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import torch
 import yaml
-from conftest import TINY
 from PIL import Image
+from train_helpers import TINY
 
 from emov2.cli.main import main
 from emov2.models.weights import load_state_dict

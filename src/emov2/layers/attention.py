@@ -8,7 +8,7 @@ giving ``n1 x n2`` windows. A *close* window is a contiguous ``w x w`` block; a 
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 import torch
 import torch.nn.functional as F
@@ -17,7 +17,7 @@ from torch import nn
 __all__ = ["AttentionMode", "WindowAttention", "window_partition", "window_reverse"]
 
 
-class AttentionMode(str, Enum):
+class AttentionMode(StrEnum):
     SPANNING = "spanning"
     REMOTE = "remote"
     CLOSE = "close"
@@ -87,31 +87,31 @@ class WindowAttention(nn.Module):
         if self.window_size <= 0:
             win_h, win_w = h, w
         pad_b, pad_r = (-h) % win_h, (-w) % win_w
-        if pad_b or pad_r:
-            x = F.pad(x, (0, pad_r, 0, pad_b))
+        # Project the unpadded map, then pad with what a zero token projects to (the biases): the same result
+        # as projecting the zero-padded map, without spending the 1x1 convs on padding.
+        qk = _pad_with(self.qk(x), self.qk.bias, pad_b, pad_r)
+        v_pad = None if self.v.bias is None else self.act(self.v.bias)
+        v = _pad_with(self.act(self.v(x)), v_pad, pad_b, pad_r)
         if win_h != win_w:  # global window on a non-square map: one window, both partitions coincide
-            out = self._attend_global(x)
+            out = self._attend_global(qk, v)
         else:
-            out = self._attend_windows(x, win_h)
+            out = self._attend_windows(qk, v, win_h)
         if pad_b or pad_r:
             out = out[:, :h, :w]
         return out.permute(0, 3, 1, 2)  # (B, H, W, M) -> (B, M, H, W), channels-last memory
 
-    def _attend_global(self, x: torch.Tensor) -> torch.Tensor:
-        b, _, hp, wp = x.shape
+    def _attend_global(self, qk: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        b, _, hp, wp = qk.shape
         heads = self.num_heads
-        qk = self.qk(x).reshape(b, 2 * heads, self.dim_head, hp * wp).transpose(-1, -2)
-        v = self.act(self.v(x))
+        qk = qk.reshape(b, 2 * heads, self.dim_head, hp * wp).transpose(-1, -2)
         v = v.reshape(b, heads, -1, hp * wp).transpose(-1, -2)
         o = F.scaled_dot_product_attention(qk[:, :heads], qk[:, heads:], v)  # (B, heads, L, Dv)
         if self.mode is AttentionMode.SPANNING:
             o = o * 2
         return o.permute(0, 2, 1, 3).reshape(b, hp, wp, -1)
 
-    def _attend_windows(self, x: torch.Tensor, win: int) -> torch.Tensor:
+    def _attend_windows(self, qk: torch.Tensor, v: torch.Tensor, win: int) -> torch.Tensor:
         heads = self.num_heads
-        qk = self.qk(x)
-        v = self.act(self.v(x))
         b, _, hp, wp = qk.shape
         n1, n2 = hp // win, wp // win
         if self.mode is AttentionMode.SPANNING and not (n1 == 1 and n2 == 1):
@@ -131,3 +131,18 @@ class WindowAttention(nn.Module):
         if self.mode is AttentionMode.SPANNING:  # single window: remote + close == 2 * attention
             out = out * 2
         return out
+
+
+def _pad_with(t: torch.Tensor, value: torch.Tensor | None, pad_b: int, pad_r: int) -> torch.Tensor:
+    """Pad (B, C, H, W) on the right/bottom with a per-channel constant (zeros when ``value`` is None)."""
+    if not (pad_b or pad_r):
+        return t
+    if value is None:
+        return F.pad(t, (0, pad_r, 0, pad_b))
+    b, c, h, w = t.shape
+    fill = value.view(1, c, 1, 1).to(t.dtype)
+    if pad_r:
+        t = torch.cat([t, fill.expand(b, c, h, pad_r)], dim=3)
+    if pad_b:
+        t = torch.cat([t, fill.expand(b, c, pad_b, w + pad_r)], dim=2)
+    return t

@@ -1,4 +1,4 @@
-"""The EMOv2 variants as data: official configs (paper Tab. IV / XVIII, code ``EMO2_*M_k5_hybrid``) and paper numbers."""
+"""The EMOv2 variants as data: official configs (paper Tab. IV/XVIII, code ``EMO2_*M_k5_hybrid``), paper numbers."""
 
 from __future__ import annotations
 

@@ -127,7 +127,9 @@ def load_weights(
     model.load_state_dict(sd, strict=True)
 
 
-def save_safetensors(sd: dict[str, torch.Tensor], path: str | os.PathLike, metadata: dict[str, str] | None = None) -> None:
+def save_safetensors(
+    sd: dict[str, torch.Tensor], path: str | os.PathLike, metadata: dict[str, str] | None = None
+) -> None:
     """Write ``sd`` as safetensors atomically (temporary file in the same folder, then rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 import pytest
-from train_helpers import TINY, make_folder
+
+from .train_helpers import TINY, make_folder
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 

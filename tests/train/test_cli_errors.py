@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from train_helpers import TINY, make_folder
-
 from emov2.cli.main import main
+
+from .train_helpers import TINY, make_folder
 
 
 def _error(capsys, argv: list[str]) -> str:

@@ -8,7 +8,8 @@ import sys
 from pathlib import Path
 
 import torch
-from train_helpers import TINY
+
+from .train_helpers import TINY
 
 
 def test_torchrun_two_processes(image_dataset: Path, tmp_path: Path, subprocess_env: dict) -> None:

@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from train_helpers import TINY
 
 from emov2.cli.main import main
 from emov2.train.distill import build_teacher, kd_loss
+
+from .train_helpers import TINY
 
 
 def test_kd_loss_properties() -> None:

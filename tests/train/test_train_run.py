@@ -8,10 +8,11 @@ from pathlib import Path
 import torch
 import yaml
 from PIL import Image
-from train_helpers import TINY
 
 from emov2.cli.main import main
 from emov2.models.weights import load_state_dict
+
+from .train_helpers import TINY
 
 
 def test_run_outputs(trained_run: Path) -> None:

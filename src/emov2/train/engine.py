@@ -40,7 +40,7 @@ def train_one_epoch(
     steps = len(loader)
     loss_sum = torch.zeros((), dtype=torch.float64)
     seen, skipped, done = 0, 0, 0
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     bar = tqdm(total=steps, desc=desc, disable=not progress, leave=True, dynamic_ncols=True, mininterval=1.0)
     for i, batch in enumerate(loader):
         x, y, bad = _unpack(batch)
@@ -84,8 +84,8 @@ def train_one_epoch(
             bar.set_postfix(loss=f"{loss.item():.3f}", lr=f"{optimizer.param_groups[0]['lr']:.2e}",
                             img_s=f"{ips:.0f}", refresh=False)
     bar.close()
-    elapsed = time.perf_counter() - t0
-    totals = all_reduce_sum(torch.tensor([loss_sum.item(), seen, skipped], dtype=torch.float64))
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - cpu0
+    totals = all_reduce_sum(torch.tensor([loss_sum.item(), seen, skipped, cpu], dtype=torch.float64))
     return {
         "train_loss": totals[0].item() / max(totals[1].item(), 1),
         "lr": optimizer.param_groups[0]["lr"],
@@ -93,6 +93,7 @@ def train_one_epoch(
         "train_images": int(totals[1].item()),
         "skipped": int(totals[2].item()),
         "epoch_time_s": elapsed,
+        "cpu_s": totals[3].item(),  # CPU time of all processes: img/s per CPU-second is load-independent
     }
 
 

@@ -235,5 +235,7 @@ def _train(cfg: TrainConfig, d: DistInfo) -> dict:
         "best": best, "last": last_eval, "epochs": cfg.epochs, "output": str(out), "classes": data.classes,
         "wall_s": time.perf_counter() - t_start,
         "train_s": sum(r["epoch_time_s"] for r in trained),
+        "cpu_s": sum(r.get("cpu_s", 0.0) for r in trained),
+        "images": sum(r["train_images"] for r in trained),
         "img_per_s": (sum(r["train_images"] for r in trained) / max(sum(r["epoch_time_s"] for r in trained), 1e-9)),
     }

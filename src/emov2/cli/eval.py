@@ -34,8 +34,13 @@ def _loader(args, info):
         x, y = load_fashion_mnist("test")
         return TensorLoader(resize_uint8(x, int(info["img_size"])), y, args.batch_size, train=False,
                             mean=info["mean"], std=info["std"])
-    ds = ImageFolderChecked(args.data, eval_transform_for(info), classes=info["classes"],
-                            grayscale=bool(info.get("grayscale")))
+    try:
+        ds = ImageFolderChecked(args.data, eval_transform_for(info), classes=info["classes"],
+                                grayscale=bool(info.get("grayscale")))
+    except ValueError as e:
+        val = os.path.join(args.data, "val")
+        hint = f" (did you mean --data {val}?)" if os.path.isdir(val) and "classes do not match" in str(e) else ""
+        raise ValueError(f"{e}{hint}") from None
     return DataLoader(ds, batch_size=args.batch_size, num_workers=args.workers, collate_fn=collate_skip_bad)
 
 

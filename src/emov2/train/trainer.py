@@ -191,13 +191,15 @@ def _train(cfg: TrainConfig, d: DistInfo) -> dict:
             _say(d, f"skipped {stats['skipped']} unreadable image(s) in epoch {epoch + 1}")
         record = {"epoch": epoch + 1, **stats}
         if (epoch + 1) % cfg.eval_interval == 0 or epoch + 1 == cfg.epochs:
-            ev = evaluate(model, data.val, num_classes, device=d.device, autocast=autocast)
+            show = cfg.progress and d.is_main
+            ev = evaluate(model, data.val, num_classes, device=d.device, autocast=autocast, progress=show)
             if ev["images"] == 0:
                 raise ValueError(f"all {ev['skipped']} validation images are unreadable")
             record.update(val_loss=ev["loss"], val_top1=ev["top1"], val_top5=ev["top5"])
             candidates = [("model", ev)]
             if ema is not None:
-                ev_ema = evaluate(ema.module, data.val, num_classes, device=d.device, autocast=autocast)
+                ev_ema = evaluate(ema.module, data.val, num_classes, device=d.device, autocast=autocast,
+                                  progress=show, desc="eval EMA")
                 record.update(ema_loss=ev_ema["loss"], ema_top1=ev_ema["top1"], ema_top5=ev_ema["top5"])
                 candidates.append(("ema", ev_ema))
             source, top = max(candidates, key=lambda c: c[1]["top1"])

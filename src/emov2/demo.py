@@ -119,6 +119,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--img-size", type=int, default=32)
     ap.add_argument("--batch-size", type=int, default=128)
     ap.add_argument("--threads", type=int, default=0, help="CPU threads (0: measure 1 and 2, take the faster)")
+    ap.add_argument("--augment", choices=["auto", "on", "off"], default="auto",
+                    help="crop/flip augmentation; auto: off when the budget allows only one pass over the data")
     ap.add_argument("--no-table", action="store_true", help="skip the model table")
     args = ap.parse_args(argv)
     t_start = time.perf_counter()
@@ -140,9 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(out)  # a previous demo run
     from .train import resolve_config, run_training
 
-    single_pass = epochs == 1
+    single_pass = args.augment == "off" or (args.augment == "auto" and epochs == 1)
     if single_pass:
-        print("one pass over the data fits: no crop/flip augmentation (each image is seen once, so it only adds noise)")
+        print("no crop/flip augmentation (one pass over the data: each image is seen once, so it only adds noise)")
     cfg = resolve_config(
         "fashion_mnist", model=args.model, pad=0 if single_pass else None, hflip=0.0 if single_pass else None,
         data="fashion-mnist", output=str(out), epochs=epochs,

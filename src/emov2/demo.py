@@ -60,8 +60,12 @@ def print_model_table() -> None:
 
 
 def measure_speed(model_name: str, img_size: int, batch_size: int, window_size: int, threads: int,
-                  steps: int = 2) -> float:
-    """Training images/s of a throwaway model (forward, backward, AdamW step) with ``threads`` CPU threads."""
+                  steps: int = 5, give_up_below: float = 0.0) -> float:
+    """Training images/s of a throwaway model (forward, backward, AdamW step) with ``threads`` CPU threads:
+    the median of ``steps`` timed steps after two warm-up steps; stops early (returning the speed of the first
+    timed step) when that is below ``give_up_below``."""
+    import statistics
+
     import timm
 
     torch.set_num_threads(threads)
@@ -70,16 +74,18 @@ def measure_speed(model_name: str, img_size: int, batch_size: int, window_size: 
     model = timm.create_model(model_name, num_classes=10, **kwargs)
     opt = torch.optim.AdamW(model.parameters(), 1e-3, fused=True)
     x, y = torch.randn(batch_size, 3, img_size, img_size), torch.randint(0, 10, (batch_size,))
-    t = 0.0
-    for i in range(steps + 1):
+    times = []
+    for i in range(steps + 2):
         t0 = time.perf_counter()
         loss = torch.nn.functional.cross_entropy(model(x), y)
         opt.zero_grad()
         loss.backward()
         opt.step()
-        if i:  # the first step warms up
-            t += time.perf_counter() - t0
-    return steps * batch_size / t
+        if i >= 2:
+            times.append(time.perf_counter() - t0)
+            if batch_size / times[0] < give_up_below:
+                break
+    return batch_size / statistics.median(times)
 
 
 def plan(ips: float, budget_s: float, n_train: int = 60000, batch: int = 128) -> tuple[int, int]:
@@ -130,10 +136,13 @@ def main(argv: list[str] | None = None) -> int:
         print_model_table()
     window = max(1, -(-args.img_size // 16))  # stage 3 is ceil(img/16) wide: one window covers it
     candidates = [args.threads] if args.threads else sorted({1, min(2, os.cpu_count() or 1)})
-    speeds = {t: measure_speed(args.model, args.img_size, args.batch_size, window, t) for t in candidates}
+    speeds: dict[int, float] = {}
+    for t in candidates:  # a slower thread count is abandoned after one timed step
+        speeds[t] = measure_speed(args.model, args.img_size, args.batch_size, window, t,
+                                  give_up_below=0.7 * max(speeds.values(), default=0.0))
     threads = max(speeds, key=speeds.get)
     budget = args.minutes * 60
-    epochs, per_epoch = plan(speeds[threads] * 0.9, budget, batch=args.batch_size)
+    epochs, per_epoch = plan(speeds[threads] * 0.95, budget, batch=args.batch_size)
     print("\nspeed check: " + ", ".join(f"{t} thread(s) {s:.0f} img/s" for t, s in speeds.items())
           + f" -> {threads} thread(s); budget {args.minutes:g} min -> {epochs} epoch(s) of {per_epoch} images")
 

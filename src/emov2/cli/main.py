@@ -15,6 +15,9 @@ import sys
 COMMANDS = [
     "emov2.cli.info",
     "emov2.cli.convert",
+    "emov2.cli.train",
+    "emov2.cli.eval",
+    "emov2.cli.predict",
     "emov2.cli.gen",
 ]
 

@@ -1,0 +1,18 @@
+"""Data for classification: ImageNet-layout folders (timm transforms) and the embedded Fashion-MNIST set
+(held as tensors, augmented in batches)."""
+
+from .fashion_mnist import FASHION_MNIST_CLASSES, find_fashion_mnist, load_fashion_mnist
+from .folder import ImageFolderChecked, scan_image_folder
+from .tensor_loader import TensorLoader
+from .transforms import build_eval_transform, build_train_transform
+
+__all__ = [
+    "FASHION_MNIST_CLASSES",
+    "ImageFolderChecked",
+    "TensorLoader",
+    "build_eval_transform",
+    "build_train_transform",
+    "find_fashion_mnist",
+    "load_fashion_mnist",
+    "scan_image_folder",
+]

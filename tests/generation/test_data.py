@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from emov2.generation.data import FASHION_MNIST_DIR, fashion_mnist, load_dataset, read_idx
+from emov2.data.fashion_mnist import find_fashion_mnist
+from emov2.generation.data import fashion_mnist, load_dataset
 
 
 def test_synthetic_idx_folder(idx_folder):
@@ -23,9 +24,9 @@ def test_missing_data_is_a_user_error(tmp_path):
         load_dataset(str(tmp_path / "nope"), 32, 1)
 
 
-@pytest.mark.skipif(not FASHION_MNIST_DIR.exists(), reason="dataset-fashion-mnist is not installed")
+@pytest.mark.skipif(find_fashion_mnist() is None, reason="dataset-fashion-mnist is not installed")
 def test_real_fashion_mnist():
-    labels = read_idx(FASHION_MNIST_DIR / "t10k-labels-idx1-ubyte.gz")
-    assert labels.shape == (10000,) and set(labels.tolist()) == set(range(10))
+    x, y = fashion_mnist(split="test").tensors
+    assert y.shape == (10000,) and set(y.tolist()) == set(range(10))
     x, y = fashion_mnist(split="test", limit=16).tensors
     assert x.shape == (16, 1, 32, 32) and -1 <= x.min() and x.max() <= 1

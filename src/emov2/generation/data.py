@@ -6,49 +6,16 @@ with a local diffusers ``AutoencoderKL`` folder (never downloaded).
 
 from __future__ import annotations
 
-import gzip
 import os
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset, TensorDataset
 
-__all__ = [
-    "FASHION_MNIST_CLASSES",
-    "FASHION_MNIST_DIR",
-    "LatentCodec",
-    "fashion_mnist",
-    "image_folder",
-    "load_dataset",
-    "read_idx",
-]
+from ..data.fashion_mnist import find_fashion_mnist, load_fashion_mnist
 
-FASHION_MNIST_DIR = Path("/usr/share/datasets/fashion-mnist")
-FASHION_MNIST_CLASSES = (
-    "t-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker", "bag", "ankle-boot",
-)
-
-
-def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Read an IDX file (gzip or raw): uint8 images (N, H, W) or labels (N,)."""
-    path = Path(path)
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        data = f.read()
-    if data[:2] != b"\x00\x00" or data[2] != 0x08:
-        raise ValueError(f"{path} is not an unsigned-byte IDX file")
-    ndim = data[3]
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
-
-
-def _find(root: Path, stem: str) -> Path:
-    for name in (f"{stem}.gz", stem):
-        if (root / name).exists():
-            return root / name
-    raise FileNotFoundError(f"no {stem}[.gz] in {root}")
+__all__ = ["LatentCodec", "fashion_mnist", "image_folder", "load_dataset"]
 
 
 def fashion_mnist(
@@ -58,17 +25,14 @@ def fashion_mnist(
 
     28 px images are zero-padded (black border) to 32 and then resized if ``size != 32``.
     """
-    root = Path(root) if root else FASHION_MNIST_DIR
-    prefix = {"train": "train", "test": "t10k"}[split]
-    images = read_idx(_find(root, f"{prefix}-images-idx3-ubyte"))
-    labels = read_idx(_find(root, f"{prefix}-labels-idx1-ubyte"))
+    images, labels = load_fashion_mnist(split, root)  # (N, 28, 28) uint8, (N,) int64
     if limit:
         images, labels = images[:limit], labels[:limit]
-    x = torch.from_numpy(images.copy()).float().div(127.5).sub(1).unsqueeze(1)  # (N, 1, 28, 28) in [-1, 1]
+    x = images.float().div(127.5).sub(1).unsqueeze(1)  # (N, 1, 28, 28) in [-1, 1]
     x = F.pad(x, (2, 2, 2, 2), value=-1.0)
     if size != 32:
         x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
-    return TensorDataset(x, torch.from_numpy(labels.astype(np.int64)))
+    return TensorDataset(x, labels)
 
 
 def image_folder(root: str | os.PathLike, size: int, channels: int = 3) -> Dataset:
@@ -89,13 +53,11 @@ def load_dataset(data: str, size: int, channels: int, split: str = "train", limi
     Returns (dataset, num_classes).
     """
     if data == "fashion-mnist":
-        if not FASHION_MNIST_DIR.exists():
-            raise FileNotFoundError(f"{FASHION_MNIST_DIR} is missing (apt-get install dataset-fashion-mnist)")
-        return fashion_mnist(None, split, size, limit), 10
+        return fashion_mnist(None, split, size, limit), 10  # FileNotFoundError with the install hint if absent
     root = Path(data)
     if not root.is_dir():
         raise FileNotFoundError(f"data directory {root} does not exist")
-    if any(root.glob("train-images-idx3-ubyte*")):
+    if find_fashion_mnist(root) is not None:
         return fashion_mnist(root, split, size, limit), 10
     ds = image_folder(root, size, channels)
     return ds, len(ds.classes)

@@ -15,6 +15,8 @@ import sys
 COMMANDS = [
     "emov2.cli.info",
     "emov2.cli.convert",
+    "emov2.cli.bench",
+    "emov2.cli.export",
 ]
 
 

@@ -10,7 +10,7 @@ __all__ = ["COLUMNS", "markdown_table", "plot_accuracy_latency", "write_csv", "w
 
 COLUMNS = [
     "model", "config", "mode", "device", "precision", "batch", "img_size", "params_m", "macs_m", "top1",
-    "median_ms", "p10_ms", "p25_ms", "p75_ms", "p90_ms", "min_ms", "img_per_s", "reps",
+    "median_ms", "p10_ms", "p25_ms", "p75_ms", "p90_ms", "min_ms", "img_per_s", "reps", "error",
 ]
 
 
@@ -27,6 +27,9 @@ def markdown_table(rows: list[dict]) -> str:
             "|---|---|---:|---:|---:|---:|---:|---:|---:|")
     lines = [head]
     for r in rows:
+        if r.get("error"):
+            lines.append(f"| {r['model']} | {r['config']} | failed: {r['error']} | | | | | | |")
+            continue
         lines.append(
             f"| {r['model']} | {r['config']} | {_fmt(r['params_m'])} | {_fmt(r['macs_m'], 0)} | "
             f"{_fmt(r['top1'], 1)} | {_fmt(r['median_ms'])} | {_fmt(r['p10_ms'])}-{_fmt(r['p90_ms'])} | "
@@ -58,11 +61,11 @@ def plot_accuracy_latency(rows: list[dict], path: str | Path, title: str = "") -
     markers = "os^Dvx*"
     plotted = 0
     for i, config in enumerate(configs):
-        pts = [r for r in rows if r["config"] == config and r.get("top1") is not None]
+        pts = [r for r in rows if r["config"] == config and r.get("top1") is not None and not r.get("error")]
         for r in pts:
             ours = r["model"].startswith("emov2")
             ax.scatter(r["median_ms"], r["top1"], marker=markers[i % len(markers)],
-                       color="tab:red" if ours else "tab:blue", label=config if r is pts[0] else None)
+                       color="tab:red" if ours else "tab:blue")
             ax.annotate(r["model"], (r["median_ms"], r["top1"]), fontsize=7, xytext=(3, 3),
                         textcoords="offset points")
             plotted += 1
@@ -73,7 +76,11 @@ def plot_accuracy_latency(rows: list[dict], path: str | Path, title: str = "") -
     ax.set_title(title or "top-1 vs latency (red: EMOv2, blue: peers)", fontsize=9)
     ax.grid(alpha=0.3)
     if plotted:
-        ax.legend(fontsize=8, title="config (marker)")
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], marker=markers[i % len(markers)], color="gray", linestyle="", label=c)
+                   for i, c in enumerate(configs)]
+        ax.legend(handles=handles, fontsize=8, title="config (marker)")
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

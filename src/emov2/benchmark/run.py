@@ -35,6 +35,7 @@ class BenchConfig:
     iters: int = 1
     num_classes: int = 1000
     work_dir: str | None = None  # where ONNX files go (a temporary folder when None)
+    onnx_exporter: str = "auto"  # auto (dynamo, TorchScript fallback) | dynamo | torchscript
     configs: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
@@ -99,7 +100,7 @@ def _runner(cfg: BenchConfig, spec: ModelSpec, config: str, work_dir: Path):
     common = dict(batch=cfg.batch_size, img_size=cfg.img_size, device=cfg.device)
     if config == "onnxruntime":
         path = work_dir / f"{spec.label.replace('/', '_').replace(':', '_')}_{cfg.img_size}.onnx"
-        return make_ort_infer(model, path=path, threads=cfg.threads, **common), info
+        return make_ort_infer(model, path=path, threads=cfg.threads, exporter=cfg.onnx_exporter, **common), info
     kwargs = dict(precision=cfg.precision, channels_last="channels_last" in config,
                   compile=config.startswith("compile"))
     if cfg.mode == "train":
@@ -115,18 +116,30 @@ def run_benchmark(cfg: BenchConfig, log=print) -> tuple[list[dict], dict]:
     with tempfile.TemporaryDirectory(prefix="emov2-bench-") as tmp:
         work_dir = Path(cfg.work_dir or tmp)
         work_dir.mkdir(parents=True, exist_ok=True)
-        runners, infos = {}, {}
+        runners, infos, errors = {}, {}, {}
         for spec in cfg.models:
             for config in cfg.configs:
                 key = f"{spec.label}|{config}"
                 log(f"building {spec.label} [{config}]")
-                runners[key], infos[key] = _runner(cfg, spec, config, work_dir)
+                try:
+                    runners[key], infos[key] = _runner(cfg, spec, config, work_dir)
+                except Exception as e:
+                    if config != "onnxruntime" or isinstance(e, ImportError):
+                        raise
+                    # one model that does not export must not sink the whole table: report it in its row
+                    first = (str(e).strip().splitlines() or [""])[0][:120]
+                    errors[key] = f"{type(e).__name__}: {first}"
+                    log(f"  skipped: {errors[key]}")
         log(f"timing {len(runners)} runners: {cfg.warmup} warm-up, {cfg.reps} interleaved reps x {cfg.iters} iters")
         samples = time_interleaved(runners, warmup=cfg.warmup, reps=cfg.reps, iters=cfg.iters, device=cfg.device)
     rows = []
     for spec in cfg.models:
         for config in cfg.configs:
             key = f"{spec.label}|{config}"
+            if key in errors:
+                rows.append(dict(model=spec.label, config=config, mode=cfg.mode, device=cfg.device, precision="fp32",
+                                 batch=cfg.batch_size, img_size=cfg.img_size, top1=spec.top1, error=errors[key]))
+                continue
             stats = summarize(samples[key]).as_ms()
             rows.append(dict(
                 model=spec.label, config=config, mode=cfg.mode, device=cfg.device,

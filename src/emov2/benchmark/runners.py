@@ -76,14 +76,14 @@ def make_train(
 
 def make_ort_infer(
     model: nn.Module, *, batch: int, img_size: int, path: str | os.PathLike, threads: int | None = None,
-    device: str = "cpu",
+    device: str = "cpu", exporter: str = "auto",
 ) -> Callable[[], object]:
     """Export ``model`` to ONNX at ``path`` (fp32, fixed shape) and return an ONNX Runtime session call."""
     import onnxruntime as ort
 
     from ..export.onnx import export_onnx
 
-    export_onnx(model.eval().cpu(), Path(path), img_size=img_size, batch=batch)
+    export_onnx(model.eval().cpu(), Path(path), img_size=img_size, batch=batch, exporter=exporter)
     opts = ort.SessionOptions()
     if threads:
         opts.intra_op_num_threads = threads

@@ -31,6 +31,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--channels-last", action="store_true", help="add a channels_last configuration")
     p.add_argument("--compile", action="store_true", help="add a torch.compile configuration")
     p.add_argument("--onnxruntime", action="store_true", help="add an ONNX Runtime configuration (fp32)")
+    p.add_argument("--onnx-exporter", choices=("auto", "dynamo", "torchscript"), default="auto",
+                   help="ONNX exporter for --onnxruntime (auto: dynamo, TorchScript if dynamo fails)")
     p.add_argument("--no-eager", action="store_true", help="skip the plain eager (NCHW) configuration")
     p.add_argument("--fused", action="store_true",
                    help="fuse every model (emov2.reparameterize if available, else timm.utils.reparameterize_model)")
@@ -74,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
         models=specs, device=args.device, batch_size=args.batch_size, img_size=args.img_size, mode=args.mode,
         precision=args.precision, channels_last=args.channels_last, compile=args.compile,
         onnxruntime=args.onnxruntime, no_eager=args.no_eager, threads=args.threads, warmup=args.warmup,
-        reps=args.reps, iters=args.iters, num_classes=args.num_classes,
+        reps=args.reps, iters=args.iters, num_classes=args.num_classes, onnx_exporter=args.onnx_exporter,
         work_dir=str(Path(args.out) / "onnx") if args.out and args.onnxruntime else None,
     )
     rows, meta = run_benchmark(cfg, log=lambda m: print(m, file=sys.stderr))

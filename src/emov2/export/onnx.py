@@ -19,20 +19,20 @@ INPUT_NAME, OUTPUT_NAME = "input", "logits"
 
 
 def _dynamo_export(model, x, path: Path, opset: int, dynamic_batch: bool, dynamic_hw: bool) -> None:
-    dims = {}
-    if dynamic_batch:
-        dims[0] = torch.export.Dim("batch", min=1, max=4096)
-    if dynamic_hw:  # named dims: export fails loudly instead of silently specialising (as Dim.DYNAMIC would)
-        dims[2] = torch.export.Dim("height", min=16, max=4096)
-        dims[3] = torch.export.Dim("width", min=16, max=4096)
-    dynamic_shapes = ({**dims},) if dims else None
+    # torch.export first, with named dims: a shape guard raises here instead of being silently specialised
+    # by the ONNX exporter's fallback strategies; the ONNX exporter then converts the exported program.
+    from .pt2 import export_program
+
+    if isinstance(model, torch.export.ExportedProgram):
+        program = model
+    else:
+        program = export_program(model, tuple(x.shape[-2:]), batch=x.shape[0], dynamic_batch=dynamic_batch,
+                                 dynamic_hw=dynamic_hw)
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
-        program = torch.onnx.export(
-            model, (x,), dynamo=True, opset_version=opset, dynamic_shapes=dynamic_shapes,
-            input_names=[INPUT_NAME], output_names=[OUTPUT_NAME], verbose=False,
-        )
-    program.save(str(path))
+        onnx_program = torch.onnx.export(program, dynamo=True, opset_version=opset, input_names=[INPUT_NAME],
+                                         output_names=[OUTPUT_NAME], verbose=False)
+    onnx_program.save(str(path))
 
 
 def _torchscript_export(model, x, path: Path, opset: int, dynamic_batch: bool, dynamic_hw: bool) -> None:
@@ -51,7 +51,7 @@ def _torchscript_export(model, x, path: Path, opset: int, dynamic_batch: bool, d
 
 
 def export_onnx(
-    model: nn.Module,
+    model: nn.Module | torch.export.ExportedProgram,
     path: str | os.PathLike,
     *,
     img_size: int | tuple[int, int] = 224,
@@ -62,6 +62,8 @@ def export_onnx(
     exporter: str = "auto",
 ) -> str:
     """Write ``model`` (eval mode, CPU, fp32) as ONNX; returns the exporter used (``dynamo`` / ``torchscript``).
+
+    ``model`` may also be a ``torch.export`` program (see :func:`emov2.export.export_program`), converted as is.
 
     ``exporter="auto"`` tries dynamo and falls back to TorchScript if dynamo raises. ``dynamic_hw`` needs the
     dynamo exporter: a TorchScript trace would freeze the shape-dependent branches (padding, single window)
@@ -74,9 +76,11 @@ def export_onnx(
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     h, w = (img_size, img_size) if isinstance(img_size, int) else img_size
-    # A batch of 2 keeps the batch dimension from being specialised to 1 during tracing.
-    x = torch.randn(max(batch, 2) if dynamic_batch else batch, 3, h, w)
-    model = model.eval().cpu()
+    x = torch.randn(max(batch, 2) if dynamic_batch else batch, 3, h, w)  # batch 2: not specialised to 1
+    if isinstance(model, torch.export.ExportedProgram):
+        exporter = "dynamo"  # already exported: its dynamic dims are the program's own
+    else:
+        model = model.eval().cpu()
     args = (model, x, path, opset, dynamic_batch, dynamic_hw)
     if dynamic_hw and exporter == "torchscript":
         raise ValueError("dynamic height/width needs the dynamo exporter (a TorchScript trace freezes the "
@@ -86,10 +90,7 @@ def export_onnx(
             _dynamo_export(*args)
             return "dynamo"
         except Exception as e:  # the dynamo exporter raises many error types
-            if dynamic_hw:
-                first = next((ln.strip() for ln in str(e).splitlines() if ln.strip()), type(e).__name__)
-                raise ValueError(f"dynamic height/width export failed: {type(e).__name__}: {first[:300]}") from e
-            if exporter == "dynamo":
+            if dynamic_hw or exporter == "dynamo":
                 raise
             warnings.warn(f"dynamo ONNX export failed ({type(e).__name__}: {str(e)[:200]}); using TorchScript",
                           stacklevel=2)

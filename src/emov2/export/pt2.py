@@ -16,7 +16,7 @@ def export_program(
     dynamic_hw: bool = False,
 ) -> torch.export.ExportedProgram:
     h, w = (img_size, img_size) if isinstance(img_size, int) else img_size
-    x = torch.randn(max(batch, 2) if dynamic_batch else batch, 3, h, w)
+    x = torch.randn(max(batch, 2) if dynamic_batch else batch, 3, h, w)  # batch 2: not specialised to 1
     dims = {}
     if dynamic_batch:
         dims[0] = torch.export.Dim("batch", min=1, max=4096)
@@ -32,11 +32,14 @@ def export_program(
         raise ValueError(f"dynamic height/width export failed: {type(e).__name__}: {first[:300]}") from e
 
 
-def export_pt2(model: nn.Module, path: str | os.PathLike, img_size: int | tuple[int, int] = 224, **kwargs) -> Path:
-    """Write a ``torch.export`` program; ``torch.export.load(path).module()(x)`` runs it."""
+def export_pt2(model: nn.Module | torch.export.ExportedProgram, path: str | os.PathLike,
+               img_size: int | tuple[int, int] = 224, **kwargs) -> Path:
+    """Write a ``torch.export`` program (given, or exported from ``model`` with ``kwargs`` as in
+    :func:`export_program`); ``torch.export.load(path).module()(x)`` runs it."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    torch.export.save(export_program(model, img_size, **kwargs), str(path))
+    program = model if isinstance(model, torch.export.ExportedProgram) else export_program(model, img_size, **kwargs)
+    torch.export.save(program, str(path))
     return path
 
 

@@ -30,8 +30,10 @@ def to_fp16(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
 class _Batches:
     """onnxruntime ``CalibrationDataReader`` over an iterable of NCHW float arrays."""
 
-    def __init__(self, input_name: str, batches: Iterable[np.ndarray]) -> None:
+    def __init__(self, input_name: str, batches: Iterable[np.ndarray], batch: int | None = None) -> None:
         self.input_name = input_name
+        if batch:  # a model with a fixed batch size: feed the calibration images in slices of that size
+            batches = (b[i:i + batch] for b in batches for i in range(0, len(b) - batch + 1, batch))
         self._it = iter(batches)
 
     def get_next(self):
@@ -82,8 +84,10 @@ def quantize_onnx(
             raise ValueError("int8-static needs calibration batches")
         import onnx
 
-        input_name = onnx.load(str(pre), load_external_data=False).graph.input[0].name
-        reader = _Batches(input_name, calibration)
+        graph_input = onnx.load(str(pre), load_external_data=False).graph.input[0]
+        batch_dim = graph_input.type.tensor_type.shape.dim[0]
+        fixed_batch = batch_dim.dim_value if batch_dim.HasField("dim_value") else None
+        reader = _Batches(graph_input.name, calibration, fixed_batch)
         CalibrationDataReader.register(_Batches)
         quantize_static(
             str(pre), str(dst), reader, quant_format=QuantFormat.QDQ, per_channel=True,

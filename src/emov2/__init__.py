@@ -13,6 +13,7 @@ from .models import (
     create_model,
     from_official,
     list_models,
+    reparameterize,
     to_official,
 )
 
@@ -30,5 +31,6 @@ __all__ = [
     "create_model",
     "from_official",
     "list_models",
+    "reparameterize",
     "to_official",
 ]

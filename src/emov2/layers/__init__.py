@@ -1,6 +1,7 @@
 """Building blocks: the generic Meta Mobile Block and window attention."""
 
 from .attention import AttentionMode, WindowAttention, window_partition, window_reverse
+from .fuse import fold_affine_before_conv, fold_bn_after_conv, fold_scale_after_conv
 from .mmblock import ConvExpand, MetaMobileBlock
 
 __all__ = [
@@ -8,6 +9,9 @@ __all__ = [
     "ConvExpand",
     "MetaMobileBlock",
     "WindowAttention",
+    "fold_affine_before_conv",
+    "fold_bn_after_conv",
+    "fold_scale_after_conv",
     "window_partition",
     "window_reverse",
 ]

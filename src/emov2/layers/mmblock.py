@@ -12,10 +12,11 @@ from __future__ import annotations
 from functools import partial
 
 import torch
-from timm.layers import ConvNormAct, DropPath, LayerScale2d
+from timm.layers import ConvNormAct, DropPath, LayerNorm2d, LayerScale2d
 from torch import nn
 
 from .attention import AttentionMode, WindowAttention
+from .fuse import bn_scale_shift, fold_affine_before_conv, fold_bn_after_conv, fold_scale_after_conv
 
 __all__ = ["BatchNorm2dEps6", "ConvExpand", "MetaMobileBlock"]
 
@@ -93,6 +94,28 @@ class MetaMobileBlock(nn.Module):
         self.proj = nn.Conv2d(mid_chs, out_chs, 1, bias=False)
         self.layer_scale = LayerScale2d(out_chs, layer_scale_init) if layer_scale_init > 0 else nn.Identity()
         self.drop_path = DropPath(drop_path) if drop_path > 0 and self.has_skip else nn.Identity()
+
+    @torch.no_grad()
+    def reparameterize(self) -> None:
+        """Fold inference-time affine maps into convolutions (eval only; the block can no longer train).
+
+        Depthwise conv + BN -> one conv; layer scale -> the projection; the pre-norm's affine part -> the 1x1 conv
+        operator (BatchNorm wholly, LayerNorm's weight/bias). An attention operator keeps its LayerNorm affine:
+        tokens padded after the norm must still see the unfolded Q/K/V biases.
+        """
+        if isinstance(self.dw, ConvNormAct) and isinstance(self.dw.bn, nn.BatchNorm2d):
+            self.dw.conv = fold_bn_after_conv(self.dw.conv, self.dw.bn)
+            self.dw.bn = self.dw.bn.act if hasattr(self.dw.bn, "act") else nn.Identity()
+        if isinstance(self.layer_scale, LayerScale2d):
+            self.proj = fold_scale_after_conv(self.proj, self.layer_scale.gamma)
+            self.layer_scale = nn.Identity()
+        if isinstance(self.op, ConvExpand):
+            if isinstance(self.norm, nn.BatchNorm2d):
+                self.op.conv = fold_affine_before_conv(self.op.conv, *bn_scale_shift(self.norm))
+                self.norm = nn.Identity()
+            elif isinstance(self.norm, LayerNorm2d) and self.norm.elementwise_affine:
+                self.op.conv = fold_affine_before_conv(self.op.conv, self.norm.weight, self.norm.bias)
+                self.norm = LayerNorm2d(self.norm.normalized_shape[0], eps=self.norm.eps, affine=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         shortcut = x

@@ -1,7 +1,7 @@
 """EMOv2 models: the architecture, the variant table, timm registration and weight handling."""
 
 from .complexity import count_macs, count_params
-from .emov2 import EMOv2, EMOv2Stage, Stem
+from .emov2 import EMOv2, EMOv2Stage, Stem, reparameterize
 from .factory import create_model, guess_variant, list_models
 from .official import from_official, to_official
 from .variants import VARIANTS, Variant
@@ -22,5 +22,6 @@ __all__ = [
     "list_models",
     "load_state_dict",
     "save_safetensors",
+    "reparameterize",
     "to_official",
 ]

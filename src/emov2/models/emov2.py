@@ -17,8 +17,9 @@ from timm.models._features import feature_take_indices
 from torch import nn
 
 from ..layers import AttentionMode, MetaMobileBlock
+from ..layers.fuse import fold_bn_after_conv
 
-__all__ = ["EMOv2", "EMOv2Stage", "Stem"]
+__all__ = ["EMOv2", "EMOv2Stage", "Stem", "reparameterize"]
 
 _NORMS = {"bn": partial(nn.BatchNorm2d, eps=1e-6), "ln": partial(LayerNorm2d, eps=1e-6)}
 _ACTS = {"silu": nn.SiLU, "gelu": nn.GELU, "relu": nn.ReLU}
@@ -48,6 +49,14 @@ class Stem(nn.Module):
         self.conv1 = ConvNormAct(in_chs, out_chs, 3, stride=2, bias=True, **bn)
         self.conv2 = ConvNormAct(out_chs, out_chs, 3, groups=out_chs, bias=False, **bn)
         self.conv3 = nn.Conv2d(out_chs, out_chs, 1, bias=False)
+
+    @torch.no_grad()
+    def reparameterize(self) -> None:
+        """Fold both BatchNorms into their convs (eval only)."""
+        for layer in (self.conv1, self.conv2):
+            if isinstance(layer.bn, nn.BatchNorm2d):
+                layer.conv = fold_bn_after_conv(layer.conv, layer.bn)
+                layer.bn = layer.bn.act
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.conv3(self.conv2(self.conv1(x)))
@@ -163,7 +172,7 @@ class EMOv2(nn.Module):
         stem_chs = embed_dims[0] // 2
         self.stem = Stem(in_chans, stem_chs)
         self.feature_info = [dict(num_chs=stem_chs, reduction=2, module="stem")]
-        dpr = torch.linspace(0, drop_path_rate, sum(depths)).tolist()
+        dpr = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()
         stages, prev, start = [], stem_chs, 0
         for i in range(n):
             stages.append(
@@ -288,3 +297,14 @@ class EMOv2(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.forward_head(self.forward_features(x))
+
+
+def reparameterize(model: nn.Module, inplace: bool = False) -> nn.Module:
+    """Inference-fused copy of ``model`` (or the model itself with ``inplace``): every BatchNorm folded into its
+    conv, layer scales into the projections, pre-norm affines into 1x1 convs. Outputs equal the unfused model's
+    up to float round-off; the result is for inference only. Works on any module containing EMOv2 blocks
+    (classifiers, ``features_only`` backbones, detectors), through timm's walker."""
+    from timm.models import reparameterize_model
+
+    model = reparameterize_model(model, inplace=inplace)
+    return model.eval()

@@ -15,7 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["DEFAULT_ROOT", "FMNIST_MEAN", "FMNIST_STD", "load_split", "quick_train", "to_input", "top1"]
+__all__ = ["DEFAULT_ROOT", "FMNIST_MEAN", "FMNIST_STD", "load_split", "quick_train", "recalibrate_bn", "to_input",
+           "top1"]
 
 DEFAULT_ROOT = "/usr/share/datasets/fashion-mnist"
 FMNIST_MEAN, FMNIST_STD = 0.2860, 0.3530
@@ -89,7 +90,26 @@ def quick_train(model: nn.Module, x: torch.Tensor, labels: np.ndarray, *, epochs
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss) * len(idx)
+            total += float(loss.detach()) * len(idx)
         if log:
             log(f"epoch {epoch + 1}/{epochs}: loss {total / len(x):.3f}")
+    recalibrate_bn(model, x, batch)
     return model.eval()
+
+
+@torch.no_grad()
+def recalibrate_bn(model: nn.Module, x: torch.Tensor, batch: int = 64, max_images: int = 1024) -> None:
+    """Recompute BatchNorm running statistics as exact averages over ``x``. After only a few steps the
+    momentum averages still lean on their 0/1 initial values, and eval mode would score near chance."""
+    bns = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    if not bns:
+        return
+    momenta = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average
+    model.train()
+    for i in range(0, min(len(x), max_images), batch):
+        model(x[i:i + batch])
+    for m, momentum in zip(bns, momenta, strict=True):
+        m.momentum = momentum

@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import tempfile
 from collections.abc import Iterable
@@ -50,7 +52,8 @@ def _preprocess(src: Path, work: Path) -> Path:
 
     out = work / "pre.onnx"
     try:
-        quant_pre_process(str(src), str(out), skip_symbolic_shape=True)
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints shape protos
+            quant_pre_process(str(src), str(out), skip_symbolic_shape=True)
         return out
     except Exception:
         return src

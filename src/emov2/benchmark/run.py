@@ -131,7 +131,8 @@ def run_benchmark(cfg: BenchConfig, log=print) -> tuple[list[dict], dict]:
                     errors[key] = f"{type(e).__name__}: {first}"
                     log(f"  skipped: {errors[key]}")
         log(f"timing {len(runners)} runners: {cfg.warmup} warm-up, {cfg.reps} interleaved reps x {cfg.iters} iters")
-        samples = time_interleaved(runners, warmup=cfg.warmup, reps=cfg.reps, iters=cfg.iters, device=cfg.device)
+        samples = time_interleaved(runners, warmup=cfg.warmup, reps=cfg.reps, iters=cfg.iters, device=cfg.device,
+                                   log=log)
     rows = []
     for spec in cfg.models:
         for config in cfg.configs:

@@ -56,6 +56,7 @@ def time_interleaved(
     reps: int = 10,
     iters: int = 1,
     device: str = "cpu",
+    log=None,
 ) -> dict[str, list[float]]:
     """Seconds per call for each runner: ``reps`` samples, each the mean of ``iters`` back-to-back calls.
 
@@ -68,6 +69,8 @@ def time_interleaved(
         for _ in range(warmup):
             runners[name]()
         sync()
+    if log:
+        log("warm-up done")
     samples: dict[str, list[float]] = {name: [] for name in names}
     for r in range(reps):
         shift = r % len(names)
@@ -79,4 +82,6 @@ def time_interleaved(
                 fn()
             sync()
             samples[name].append((time.perf_counter() - t0) / iters)
+        if log:
+            log(f"repetition {r + 1}/{reps} done")
     return samples

@@ -80,7 +80,7 @@ def _fashion_mnist(args) -> int:
     if args.quick_train:
         images, labels = fm.load_split("train", root=args.fashion_mnist, limit=args.quick_train)
         print(f"quick training {args.model} on {len(labels)} images at {args.img_size}px ...", file=sys.stderr)
-        fm.quick_train(model, fm.to_input(images, args.img_size), labels, epochs=args.epochs,
+        fm.quick_train(model, fm.to_input(images, args.img_size), labels, epochs=args.epochs, batch=32, lr=3e-3,
                        log=lambda m: print(m, file=sys.stderr))
     if args.fused:
         from ..benchmark.models import fuse

@@ -63,17 +63,20 @@ def plot_accuracy_latency(rows: list[dict], path: str | Path, title: str = "") -
     for i, config in enumerate(configs):
         pts = [r for r in rows if r["config"] == config and r.get("top1") is not None and not r.get("error")]
         for r in pts:
-            ours = r["model"].startswith("emov2")
-            ax.scatter(r["median_ms"], r["top1"], marker=markers[i % len(markers)],
-                       color="tab:red" if ours else "tab:blue")
+            color = "tab:red" if r["model"].startswith("emov2") else "tab:blue"
+            if r["model"].startswith("official"):
+                color = "tab:orange"
+            ax.scatter(r["median_ms"], r["top1"], marker=markers[i % len(markers)], color=color)
             ax.annotate(r["model"], (r["median_ms"], r["top1"]), fontsize=7, xytext=(3, 3),
                         textcoords="offset points")
             plotted += 1
     if not plotted:
         ax.text(0.5, 0.5, "no model with a published top-1", ha="center", va="center", transform=ax.transAxes)
-    ax.set_xlabel("measured median latency per batch (ms)")
+    if plotted:
+        ax.set_xscale("log")
+    ax.set_xlabel("measured median latency per batch (ms, log scale)")
     ax.set_ylabel("published ImageNet-1k top-1 (%)")
-    ax.set_title(title or "top-1 vs latency (red: EMOv2, blue: peers)", fontsize=9)
+    ax.set_title(title or "top-1 vs latency (red: EMOv2, orange: official code, blue: peers)", fontsize=9)
     ax.grid(alpha=0.3)
     if plotted:
         from matplotlib.lines import Line2D

@@ -92,6 +92,6 @@ def run(args: argparse.Namespace) -> int:
         what = "img/s" if args.mode == "train" else "latency"
         plot_accuracy_latency(rows, out / "bench.png",
                               title=f"{args.mode} {what}: {args.device}, batch {args.batch_size}, {args.img_size}px, "
-                                    f"{args.precision} (red: EMOv2)")
+                                    f"{args.precision} (red: EMOv2, orange: official, blue: peers)")
         print(f"\nwrote {out / 'bench.csv'}, {out / 'bench.json'}, {out / 'bench.png'}", file=sys.stderr)
     return 0

@@ -39,11 +39,15 @@ def export_coreml(model: nn.Module, path: str | os.PathLike, img_size: int | tup
     x = torch.randn(batch, 3, h, w)
     with torch.no_grad():
         traced = torch.jit.trace(model.eval().cpu(), x)
-    mlmodel = ct.convert(
-        traced, inputs=[ct.TensorType(name="input", shape=tuple(x.shape))], outputs=[ct.TensorType(name="logits")],
-        convert_to="mlprogram", minimum_deployment_target=ct.target.iOS16,
-        compute_precision=ct.precision.FLOAT16 if fp16 else ct.precision.FLOAT32,
-    )
+    try:
+        mlmodel = ct.convert(
+            traced, inputs=[ct.TensorType(name="input", shape=tuple(x.shape))],
+            outputs=[ct.TensorType(name="logits")], convert_to="mlprogram",
+            minimum_deployment_target=ct.target.iOS16,
+            compute_precision=ct.precision.FLOAT16 if fp16 else ct.precision.FLOAT32,
+        )
+    except Exception as e:  # conversion errors surface from deep inside coremltools, in many types
+        raise RuntimeError(f"coremltools {ct.__version__} could not convert the model: {type(e).__name__}: {e}") from e
     path = Path(path)
     if path.suffix != ".mlpackage":
         raise ValueError(f"Core ML ML programs are saved as .mlpackage folders, got {path}")

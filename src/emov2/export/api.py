@@ -120,7 +120,7 @@ def export_model(
                 result.note = str(e)
     if run is not None:
         inputs = _check_inputs(img_size, dynamic_batch and fmt in ("onnx", "pt2"), dynamic_hw)
-        if fmt in ("pte", "coreml"):  # static batch 1: check image by image
+        if fmt in ("pte", "coreml") or not dynamic_batch:  # static batch: check image by image
             inputs = {f"{k} #{i}": v[i:i + 1] for k, v in inputs.items() for i in range(len(v))}
         with torch.no_grad():
             result.parity = check_parity(model, run, inputs)

@@ -19,6 +19,8 @@ COMMANDS = [
     "emov2.cli.eval",
     "emov2.cli.predict",
     "emov2.cli.gen",
+    "emov2.cli.bench",
+    "emov2.cli.export",
 ]
 
 

@@ -1,0 +1,101 @@
+"""Callables that run one measured step: PyTorch inference, a PyTorch training step, ONNX Runtime inference."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+__all__ = ["DTYPES", "autocast", "make_infer", "make_ort_infer", "make_train", "prepare"]
+
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def autocast(device: str, precision: str):
+    """Autocast context for bf16/fp16 (weights stay fp32, as in mixed-precision use); none for fp32."""
+    if precision == "fp32":
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=torch.device(device).type, dtype=DTYPES[precision])
+
+
+def prepare(model: nn.Module, device: str, channels_last: bool, compile: bool) -> nn.Module:
+    model = model.to(device)
+    if channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    if compile:
+        model = torch.compile(model)
+    return model
+
+
+def _input(batch: int, img_size: int, device: str, channels_last: bool) -> torch.Tensor:
+    x = torch.randn(batch, 3, img_size, img_size, device=device)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
+def make_infer(
+    model: nn.Module, *, batch: int, img_size: int, device: str, precision: str = "fp32",
+    channels_last: bool = False, compile: bool = False,
+) -> Callable[[], torch.Tensor]:
+    model = prepare(model.eval(), device, channels_last, compile)
+    x = _input(batch, img_size, device, channels_last)
+
+    def step() -> torch.Tensor:
+        with torch.inference_mode(), autocast(device, precision):
+            return model(x)
+
+    return step
+
+
+def make_train(
+    model: nn.Module, *, batch: int, img_size: int, device: str, precision: str = "fp32",
+    channels_last: bool = False, compile: bool = False, num_classes: int = 1000, lr: float = 1e-3,
+) -> Callable[[], torch.Tensor]:
+    """One AdamW step on a fixed random batch (forward, cross-entropy, backward, update)."""
+    model = prepare(model.train(), device, channels_last, compile)
+    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.05)
+    scaler = torch.amp.GradScaler(device=torch.device(device).type, enabled=precision == "fp16")
+    x = _input(batch, img_size, device, channels_last)
+    y = torch.randint(0, num_classes, (batch,), device=device)
+    loss_fn = nn.CrossEntropyLoss()
+
+    def step() -> torch.Tensor:
+        opt.zero_grad(set_to_none=True)
+        with autocast(device, precision):
+            loss = loss_fn(model(x), y)
+        scaler.scale(loss).backward()
+        scaler.step(opt)
+        scaler.update()
+        return loss
+
+    return step
+
+
+def make_ort_infer(
+    model: nn.Module, *, batch: int, img_size: int, path: str | os.PathLike, threads: int | None = None,
+    device: str = "cpu", exporter: str = "auto",
+) -> Callable[[], object]:
+    """Export ``model`` to ONNX at ``path`` (fp32, fixed shape) and return an ONNX Runtime session call."""
+    import onnxruntime as ort
+
+    from ..export.onnx import export_onnx
+
+    export_onnx(model.eval().cpu(), Path(path), img_size=img_size, batch=batch, exporter=exporter)
+    opts = ort.SessionOptions()
+    if threads:
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.startswith("cuda") else \
+        ["CPUExecutionProvider"]
+    providers = [p for p in providers if p in ort.get_available_providers()]
+    session = ort.InferenceSession(str(path), opts, providers=providers)
+    name = session.get_inputs()[0].name
+    x = torch.randn(batch, 3, img_size, img_size).numpy()
+
+    def step():
+        return session.run(None, {name: x})
+
+    return step

@@ -1,0 +1,143 @@
+"""``emov2 export``: ONNX / torch.export (.pt2) / ExecuTorch (.pte) / Core ML files, parity-checked; the
+download-size table; INT8-vs-fp32 accuracy on Fashion-MNIST."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from .main import UserError
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export", help="export to ONNX / .pt2 / .pte / Core ML with a parity check; size table; INT8 accuracy",
+        description="Exports one model. --size-table instead writes fp32/fp16/int8 files for several models and "
+                    "prints their sizes; --fashion-mnist instead measures INT8 against fp32 top-1.",
+    )
+    p.add_argument("--model", help="EMOv2 variant (emov2_1m ...) or a timm model name")
+    p.add_argument("--checkpoint", default=None, help=".safetensors or official .pth (EMOv2); timm checkpoint")
+    p.add_argument("--num-classes", type=int, default=None)
+    p.add_argument("--format", choices=("onnx", "pt2", "pte", "coreml"), default="onnx")
+    p.add_argument("--img-size", type=int, default=224)
+    p.add_argument("--dynamic-batch", action="store_true", help="any batch size at run time (onnx, pt2)")
+    p.add_argument("--dynamic-hw", action="store_true", help="any height/width at run time (onnx, pt2)")
+    p.add_argument("--fused", action="store_true", help="reparameterize (fold BatchNorm etc.) before export")
+    p.add_argument("--out", default=None, help="output file (default: MODEL.<suffix>); a folder for --size-table")
+    p.add_argument("--check", action="store_true",
+                   help="compare the exported file's outputs with PyTorch on random and real images")
+    p.add_argument("--opset", type=int, default=18, help="ONNX opset (>= 17)")
+    p.add_argument("--exporter", choices=("auto", "dynamo", "torchscript"), default="auto",
+                   help="ONNX exporter: auto = dynamo, falling back to TorchScript if dynamo fails")
+    p.add_argument("--quantize", choices=("fp16", "int8-dynamic", "int8-static"), default=None,
+                   help="ONNX only: fp16 weights, or int8 via ONNX Runtime (static: calibrated on the scikit-image "
+                        "photos, or on Fashion-MNIST with --fashion-mnist)")
+    p.add_argument("--tolerance", type=float, default=1e-4, help="--check fails above this max |diff| (fp32)")
+    g = p.add_argument_group("size table")
+    g.add_argument("--size-table", action="store_true", help="write fp32/fp16/int8 files for --models, print sizes")
+    g.add_argument("--models", default="emov2_1m,emov2_2m,emov2_5m,emov2_20m,emov2_50m")
+    g = p.add_argument_group("INT8 accuracy on Fashion-MNIST")
+    g.add_argument("--fashion-mnist", nargs="?", const="/usr/share/datasets/fashion-mnist", default=None,
+                   metavar="DIR", help="measure top-1 of fp32 and int8 ONNX on the test split (10-class checkpoint)")
+    g.add_argument("--test-limit", type=int, default=2000, help="test images used (0: all 10,000)")
+    g.add_argument("--quick-train", type=int, default=0, metavar="N",
+                   help="first fit the model briefly on N training images (only to exercise the path)")
+    g.add_argument("--epochs", type=int, default=2, help="epochs of --quick-train")
+    p.set_defaults(func=run)
+
+
+def _default_out(args) -> Path:
+    from ..export.api import SUFFIX
+
+    return Path(args.out or f"{args.model}{SUFFIX[args.format]}")
+
+
+def _size_table(args) -> int:
+    from ..export.api import load_model
+    from ..export.sizes import size_row, size_table_markdown
+
+    out = Path(args.out or "sizes")
+    rows = []
+    for name in [m.strip() for m in args.models.split(",") if m.strip()]:
+        print(f"exporting {name} ...", file=sys.stderr)
+        model = load_model(name, fused=args.fused)
+        rows.append(size_row(name, model, out, img_size=args.img_size, exporter=args.exporter))
+    print(size_table_markdown(rows))
+    (out / "sizes.json").write_text(json.dumps(rows, indent=1) + "\n")
+    print(f"\nfiles and sizes.json in {out}", file=sys.stderr)
+    return 0
+
+
+def _fashion_mnist(args) -> int:
+    from ..export import fashion_mnist as fm
+    from ..export.api import load_model
+    from ..export.int8_eval import int8_accuracy
+
+    num_classes = args.num_classes or 10
+    model = load_model(args.model, args.checkpoint, num_classes=num_classes)
+    if args.quick_train:
+        images, labels = fm.load_split("train", root=args.fashion_mnist, limit=args.quick_train)
+        print(f"quick training {args.model} on {len(labels)} images at {args.img_size}px ...", file=sys.stderr)
+        fm.quick_train(model, fm.to_input(images, args.img_size), labels, epochs=args.epochs, batch=32, lr=3e-3,
+                       log=lambda m: print(m, file=sys.stderr))
+    if args.fused:
+        from ..benchmark.models import fuse
+
+        model = fuse(model).eval()
+    out = Path(args.out or f"{args.model}_fmnist")
+    result = int8_accuracy(model, out, name=args.model, img_size=args.img_size, root=args.fashion_mnist,
+                           test_limit=args.test_limit or None, exporter=args.exporter)
+    print(json.dumps(result, indent=1))
+    (out / "int8_accuracy.json").write_text(json.dumps(result, indent=1) + "\n")
+    return 0
+
+
+def _calibration(args):
+    if args.quantize != "int8-static":
+        return None
+    import torch
+
+    from ..export.inputs import real_images
+
+    photos = real_images(args.img_size + 32)
+    g = torch.Generator().manual_seed(0)
+    batches = []
+    for _ in range(8):  # random crops and flips of the three photos
+        i, j = (int(v) for v in torch.randint(0, 33, (2,), generator=g))
+        crop = photos[:, :, i:i + args.img_size, j:j + args.img_size]
+        batches.append((crop.flip(-1) if torch.rand(1, generator=g) < 0.5 else crop).numpy())
+    return batches
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.size_table:
+        return _size_table(args)
+    if not args.model:
+        raise UserError("--model is required (or --size-table)")
+    if args.fashion_mnist:
+        return _fashion_mnist(args)
+    from ..export.api import export_model, load_model
+
+    if args.img_size < 16:
+        raise UserError(f"--img-size must be >= 16, got {args.img_size}")
+    model = load_model(args.model, args.checkpoint, num_classes=args.num_classes, fused=args.fused)
+    out = _default_out(args)
+    try:
+        result = export_model(
+            model, args.format, out, img_size=args.img_size, dynamic_batch=args.dynamic_batch,
+            dynamic_hw=args.dynamic_hw, check=args.check, opset=args.opset, exporter=args.exporter,
+            quantize=args.quantize, calibration=_calibration(args),
+        )
+    except RuntimeError as e:  # a runtime package that is missing or broken
+        raise UserError(str(e)) from None
+    print(f"wrote {result.path} ({result.format}: {result.detail})")
+    for p in result.parity:
+        print(f"  parity {p}")
+    if result.note:
+        print(f"  note: {result.note}")
+    if args.check and result.parity and not args.quantize and result.max_abs > args.tolerance:
+        print(f"parity check FAILED: max |diff| {result.max_abs:.2e} > {args.tolerance:g}", file=sys.stderr)
+        return 1
+    return 0

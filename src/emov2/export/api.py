@@ -1,0 +1,127 @@
+"""One entry point for every format: build/load the model, export it, and check parity."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from .check import Parity, check_parity, ort_runner
+from .inputs import parity_inputs, random_images
+
+__all__ = ["FORMATS", "SUFFIX", "ExportResult", "export_model", "load_model"]
+
+FORMATS = ("onnx", "pt2", "pte", "coreml")
+SUFFIX = {"onnx": ".onnx", "pt2": ".pt2", "pte": ".pte", "coreml": ".mlpackage"}
+TOLERANCE = 1e-4
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    format: str
+    detail: str = ""  # exporter used, quantization, ...
+    parity: list[Parity] = field(default_factory=list)
+    note: str = ""  # why a check could not run
+
+    @property
+    def max_abs(self) -> float:
+        return max((p.max_abs for p in self.parity), default=float("nan"))
+
+
+def load_model(name: str, checkpoint: str | os.PathLike | None = None, num_classes: int | None = None,
+               fused: bool = False) -> nn.Module:
+    """An EMOv2 variant (optionally from a checkpoint) or a timm model (random init), in eval mode."""
+    from ..benchmark.models import fuse
+    from ..models import VARIANTS, create_model
+
+    if name in VARIANTS:
+        model = create_model(name, checkpoint=checkpoint, num_classes=num_classes)
+    else:
+        import timm
+
+        if not timm.is_model(name):
+            raise ValueError(f"unknown model {name!r}: not an EMOv2 variant and not a timm model")
+        kwargs = {"num_classes": num_classes} if num_classes else {}
+        model = timm.create_model(name, pretrained=False, checkpoint_path=str(checkpoint or ""), **kwargs)
+    model.eval()
+    return fuse(model).eval() if fused else model
+
+
+def _check_inputs(img_size: int, dynamic_batch: bool, dynamic_hw: bool) -> dict[str, torch.Tensor]:
+    inputs = parity_inputs(img_size, batch=1)
+    if dynamic_batch:
+        inputs["random batch 3"] = random_images(3, img_size, seed=1)
+    if dynamic_hw:
+        other = (img_size + 32, img_size + 64)
+        inputs[f"random {other[0]}x{other[1]}"] = random_images(1, other, seed=2)
+    return inputs
+
+
+def export_model(
+    model: nn.Module, fmt: str, path: str | os.PathLike, *, img_size: int = 224, dynamic_batch: bool = False,
+    dynamic_hw: bool = False, check: bool = False, opset: int = 18, exporter: str = "auto",
+    quantize: str | None = None, calibration=None,
+) -> ExportResult:
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; expected one of {FORMATS}")
+    if quantize and fmt != "onnx":
+        raise ValueError("--quantize applies to --format onnx only")
+    if fmt in ("pte", "coreml") and (dynamic_batch or dynamic_hw):
+        raise ValueError(f"{fmt} files are exported with static shapes; drop --dynamic-batch/--dynamic-hw")
+    path = Path(path)
+    model = model.eval().cpu()
+    run = None
+    result = ExportResult(path, fmt)
+    if fmt == "onnx":
+        from .onnx import export_onnx
+
+        if quantize:
+            from .quantize import quantize_onnx
+
+            fp32 = path.with_name(path.stem + ".fp32.onnx")
+            result.detail = export_onnx(model, fp32, img_size=img_size, dynamic_batch=dynamic_batch,
+                                        dynamic_hw=dynamic_hw, opset=opset, exporter=exporter)
+            quantize_onnx(fp32, path, quantize, calibration=calibration)
+            fp32.unlink()
+            result.detail += f", {quantize}"
+        else:
+            result.detail = export_onnx(model, path, img_size=img_size, dynamic_batch=dynamic_batch,
+                                        dynamic_hw=dynamic_hw, opset=opset, exporter=exporter)
+        if check:
+            run = ort_runner(path)
+    elif fmt == "pt2":
+        from .pt2 import export_pt2, load_pt2
+
+        export_pt2(model, path, img_size, dynamic_batch=dynamic_batch, dynamic_hw=dynamic_hw)
+        result.detail = "torch.export"
+        if check:
+            reloaded = load_pt2(path)
+            run = reloaded
+    elif fmt == "pte":
+        from .executorch import export_pte, pte_runner
+
+        export_pte(model, path, img_size)
+        result.detail = "executorch xnnpack fp32"
+        if check:
+            run = pte_runner(path)
+    else:
+        from .coreml import coreml_runner, export_coreml
+
+        export_coreml(model, path, img_size)
+        result.detail = "coremltools mlprogram fp32"
+        if check:
+            try:
+                run = coreml_runner(path)
+            except RuntimeError as e:
+                result.note = str(e)
+    if run is not None:
+        inputs = _check_inputs(img_size, dynamic_batch and fmt in ("onnx", "pt2"), dynamic_hw)
+        if fmt in ("pte", "coreml") or not dynamic_batch:  # static batch: check image by image
+            inputs = {f"{k} #{i}": v[i:i + 1] for k, v in inputs.items() for i in range(len(v))}
+        with torch.no_grad():
+            result.parity = check_parity(model, run, inputs)
+    return result

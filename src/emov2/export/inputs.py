@@ -1,0 +1,47 @@
+"""Inputs for parity checks: random tensors and real photos (scikit-image's CC0 / public-domain samples)."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "parity_inputs", "real_images", "random_images"]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+PHOTOS = ("astronaut", "chelsea", "coffee")
+
+
+def random_images(batch: int, img_size: int | tuple[int, int], seed: int = 0) -> torch.Tensor:
+    h, w = (img_size, img_size) if isinstance(img_size, int) else img_size
+    return torch.randn(batch, 3, h, w, generator=torch.Generator().manual_seed(seed))
+
+
+def real_images(img_size: int | tuple[int, int]) -> torch.Tensor:
+    """astronaut, chelsea and coffee: resized (bilinear, antialiased) and ImageNet-normalised, (3, 3, H, W)."""
+    try:
+        from skimage import data
+    except ImportError as e:
+        raise ImportError("real-image checks need scikit-image (pip install 'emov2[demo]')") from e
+    size = (img_size, img_size) if isinstance(img_size, int) else tuple(img_size)
+    out = []
+    for name in PHOTOS:
+        img = torch.from_numpy(np.ascontiguousarray(getattr(data, name)())).permute(2, 0, 1).float()[None] / 255
+        img = F.interpolate(img, size=size, mode="bilinear", antialias=True, align_corners=False)
+        out.append(img)
+    x = torch.cat(out)
+    mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
+    std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+    return (x - mean) / std
+
+
+def parity_inputs(img_size: int | tuple[int, int], batch: int = 2, real: bool = True) -> dict[str, torch.Tensor]:
+    """Named input batches: ``random`` (``batch`` images) and, if scikit-image is present, ``real`` (3 photos)."""
+    inputs = {"random": random_images(batch, img_size)}
+    if real:
+        try:
+            inputs["real"] = real_images(img_size)
+        except ImportError:
+            pass
+    return inputs

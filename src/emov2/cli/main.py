@@ -15,6 +15,9 @@ import sys
 COMMANDS = [
     "emov2.cli.info",
     "emov2.cli.convert",
+    "emov2.cli.data",
+    "emov2.cli.det",
+    "emov2.cli.seg",
 ]
 
 

@@ -14,8 +14,8 @@ from functools import partial
 
 import torch
 from torch import nn
-from torchvision.models.detection.ssd import SSD
 from torchvision.models.detection.anchor_utils import DefaultBoxGenerator
+from torchvision.models.detection.ssd import SSD
 from torchvision.models.detection.ssdlite import SSDLiteHead
 from torchvision.ops.misc import Conv2dNormActivation
 
@@ -52,7 +52,7 @@ class EMOv2SSDLiteBackbone(nn.Module):
             raise ValueError("the SSDLite backbone takes exactly two feature maps (strides 16 and 32)")
         self.features = features
         chans = [features.channels[-1], *extra_channels]
-        self.extra = nn.ModuleList(_extra_layer(a, b) for a, b in zip(chans[:-1], chans[1:]))
+        self.extra = nn.ModuleList(_extra_layer(a, b) for a, b in zip(chans[:-1], chans[1:], strict=False))
         for m in self.extra.modules():
             if isinstance(m, nn.Conv2d):
                 nn.init.trunc_normal_(m.weight, std=0.03)

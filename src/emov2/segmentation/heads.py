@@ -116,7 +116,7 @@ class SemanticFPNHead(nn.Module):
     def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
         pyramid = list(self.fpn({str(i): f for i, f in enumerate(feats)}).values())
         out = self.scale_heads[0](pyramid[0])
-        for head, p in zip(self.scale_heads[1:], pyramid[1:]):
+        for head, p in zip(self.scale_heads[1:], pyramid[1:], strict=False):
             out = out + F.interpolate(head(p), size=out.shape[2:], mode="bilinear", align_corners=False)
         return self.cls(out)
 
@@ -136,5 +136,6 @@ class SegFormerHead(nn.Module):
 
     def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
         size = feats[0].shape[2:]
-        ys = [F.interpolate(p(f), size=size, mode="bilinear", align_corners=False) for p, f in zip(self.proj, feats)]
+        ys = [F.interpolate(p(f), size=size, mode="bilinear", align_corners=False)
+              for p, f in zip(self.proj, feats, strict=True)]
         return self.cls(self.fuse(torch.cat(ys, dim=1)))

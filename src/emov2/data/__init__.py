@@ -1,0 +1,1 @@
+"""Dataset readers and generators used by the dense-prediction tasks."""

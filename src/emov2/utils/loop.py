@@ -70,7 +70,7 @@ def train_loop(
             nn.utils.clip_grad_norm_(model.parameters(), clip_grad)
         optimizer.step()
         if (it + 1) % log_every == 0 or it + 1 == iters:
-            row = {k: round(float(v), 5) for k, v in losses.items()}
+            row = {k: round(float(v.detach()), 5) for k, v in losses.items()}
             log.log(kind="train", iter=it + 1, lr=optimizer.param_groups[0]["lr"], time=round(time.time() - t0, 1),
                     **row)
             if progress and is_main():

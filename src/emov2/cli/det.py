@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from ..utils.distributed import cleanup_distributed
 from ._dense import add_recipe_flags, main_process, make_loader, resolve_recipe, seed_everything, wrap_ddp
 from .main import UserError
 
@@ -161,6 +162,7 @@ def run_train(args: argparse.Namespace) -> int:
         (out / "eval_after.json").write_text(json.dumps(metrics, indent=1))
         plot_curves(out / "metrics.jsonl", out / "curves.png", "loss", "AP")
         print("after training: " + json.dumps(metrics))
+    cleanup_distributed()
     return 0
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from ..utils.distributed import cleanup_distributed
 from ._dense import add_recipe_flags, main_process, make_loader, resolve_recipe, seed_everything, wrap_ddp
 from .main import UserError
 
@@ -127,6 +128,7 @@ def run_train(args: argparse.Namespace) -> int:
         (out / "eval_after.json").write_text(json.dumps(metrics, indent=1))
         plot_curves(out / "metrics.jsonl", out / "curves.png", "loss", "mIoU")
         print("after training: " + json.dumps(metrics))
+    cleanup_distributed()
     return 0
 
 

@@ -7,7 +7,7 @@ import os
 import torch
 import torch.distributed as dist
 
-__all__ = ["init_distributed", "is_main", "world_size"]
+__all__ = ["cleanup_distributed", "init_distributed", "is_main", "world_size"]
 
 
 def init_distributed() -> bool:
@@ -24,3 +24,10 @@ def is_main() -> bool:
 
 def world_size() -> int:
     return dist.get_world_size() if dist.is_initialized() else 1
+
+
+def cleanup_distributed() -> None:
+    """Leave the process group (a no-op outside torchrun)."""
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()

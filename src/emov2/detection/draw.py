@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import torch
-from torchvision.io import write_png
+from PIL import Image
 from torchvision.utils import draw_bounding_boxes, draw_segmentation_masks
 
 __all__ = ["draw_detections"]
@@ -27,5 +27,5 @@ def draw_detections(image: torch.Tensor, output: dict, class_names: list[str], p
         names = [f"{class_names[label - 1] if 0 < label <= len(class_names) else label} {s:.2f}"
                  for label, s in zip(labels, output["scores"][keep].tolist(), strict=False)]
         img = draw_bounding_boxes(img, output["boxes"][keep], names, colors=colours, width=2)
-    write_png(img, str(path))
+    Image.fromarray(img.permute(1, 2, 0).numpy()).save(path)
     return int(keep.sum())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 import torch
-from torchvision.io import write_png
+from PIL import Image
 
 __all__ = ["draw_segmentation", "palette"]
 
@@ -25,4 +25,5 @@ def draw_segmentation(image: torch.Tensor, pred: torch.Tensor, num_classes: int,
     img = image.clamp(0, 1) * 255
     colours = palette(num_classes)[pred.clamp(0, num_classes - 1)].permute(2, 0, 1).float()
     blend = (1 - alpha) * img + alpha * colours
-    write_png(torch.cat([blend, colours], dim=2).round().to(torch.uint8), str(path))
+    out = torch.cat([blend, colours], dim=2).round().to(torch.uint8)
+    Image.fromarray(out.permute(1, 2, 0).numpy()).save(path)

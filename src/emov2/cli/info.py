@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from fnmatch import fnmatch
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -11,6 +12,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--models", default="*", help="wildcard over model names (default: all)")
     p.add_argument("--img-size", type=int, default=224)
     p.add_argument("--json", action="store_true", help="print JSON instead of a markdown table")
+    p.add_argument("--task", choices=["cls", "det", "seg"], default="cls",
+                   help="cls: backbones (default); det / seg: dense models vs the paper's params and FLOPs")
+    p.add_argument("--arch", nargs="+", help="det/seg: architectures to list (default: all)")
+    p.add_argument("--flops", action="store_true", help="det/seg: also count FLOPs at the paper's input sizes (slow)")
     p.set_defaults(func=run)
 
 
@@ -35,6 +40,14 @@ def model_table(pattern: str = "*", img_size: int = 224) -> list[dict]:
 
 
 def run(args: argparse.Namespace) -> int:
+    if getattr(args, "task", "cls") != "cls":
+        from .info_dense import dense_table, print_dense_table
+
+        backbones = tuple(n for n in ("emov2_1m", "emov2_2m", "emov2_5m", "emov2_20m") if fnmatch(n, args.models))
+        if not backbones:
+            raise ValueError(f"no dense backbone matches {args.models!r}")
+        print_dense_table(dense_table(args.task, args.arch, backbones, args.flops), args.json)
+        return 0
     rows = model_table(args.models, args.img_size)
     if not rows:
         raise ValueError(f"no model matches {args.models!r}")

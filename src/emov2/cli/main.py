@@ -21,6 +21,9 @@ COMMANDS = [
     "emov2.cli.gen",
     "emov2.cli.bench",
     "emov2.cli.export",
+    "emov2.cli.data",
+    "emov2.cli.det",
+    "emov2.cli.seg",
 ]
 
 

@@ -1,0 +1,1 @@
+"""Small task-independent helpers shared by the trainers (checkpoints, metric logs, plots, schedules)."""

@@ -1,0 +1,36 @@
+"""Atomic checkpoint files: write to a temporary file in the same folder, then rename."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import torch
+
+__all__ = ["load_checkpoint", "save_checkpoint"]
+
+
+def save_checkpoint(obj: dict, path: str | os.PathLike) -> None:
+    """``torch.save`` ``obj`` to ``path`` atomically (a crash leaves the previous file intact)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        torch.save(obj, tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def load_checkpoint(path: str | os.PathLike) -> dict:
+    """A checkpoint written by :func:`save_checkpoint` (tensors, numbers, strings and dicts only)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # unpickling errors come in many types
+        raise ValueError(f"{path}: not a loadable checkpoint ({type(e).__name__})") from None

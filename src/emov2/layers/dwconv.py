@@ -22,7 +22,10 @@ class DepthwiseConv2d(nn.Conv2d):
         kh, kw = self.kernel_size
         h, w = x.shape[-2:]
         same = self.stride == (1, 1) and self.dilation == (1, 1) and self.padding == (kh // 2, kw // 2)
-        if same and self.padding_mode == "zeros" and (h <= kh // 2 or w <= kw // 2):
+        small = h <= kh // 2 or w <= kw // 2
+        # TorchScript tracing (the legacy ONNX exporter) cannot export a conv whose kernel is a traced slice.
+        tracing = torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+        if same and small and self.padding_mode == "zeros" and not tracing:
             rh, rw = min(kh // 2, h - 1), min(kw // 2, w - 1)
             weight = self.weight[:, :, kh // 2 - rh: kh // 2 + rh + 1, kw // 2 - rw: kw // 2 + rw + 1]
             return F.conv2d(x, weight, self.bias, 1, (rh, rw), 1, self.groups)

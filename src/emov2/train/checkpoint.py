@@ -12,13 +12,13 @@ from __future__ import annotations
 import json
 import os
 import random
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..models.weights import CheckpointError, read_metadata, save_safetensors
+from ..utils.checkpoint import save_checkpoint
 
 __all__ = ["get_rng_state", "load_last", "read_sidecar", "save_best", "save_last", "set_rng_state"]
 
@@ -49,16 +49,7 @@ def set_rng_state(state: dict) -> None:
 
 def save_last(state: dict, path: str | os.PathLike) -> None:
     """``torch.save`` to a temporary file next to ``path``, then rename (a kill never leaves half a file)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        torch.save(state, tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    save_checkpoint(state, path)
 
 
 def load_last(path: str | os.PathLike) -> dict:

@@ -70,3 +70,17 @@ def wrap_ddp(model: torch.nn.Module) -> torch.nn.Module:
 
 def main_process() -> bool:
     return is_main()
+
+
+def finish_run(out, metrics: dict, metric: str) -> None:
+    """Rank 0 writes the after-training evaluation and the curves, then the process group is left."""
+    import json
+
+    from ..utils.distributed import cleanup_distributed
+    from ..utils.plot import plot_curves
+
+    if main_process():
+        (out / "eval_after.json").write_text(json.dumps(metrics, indent=1))
+        plot_curves(out / "metrics.jsonl", out / "curves.png", "loss", metric)
+        print("after training: " + json.dumps(metrics))
+    cleanup_distributed()

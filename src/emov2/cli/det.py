@@ -14,8 +14,15 @@ from pathlib import Path
 
 import torch
 
-from ..utils.distributed import cleanup_distributed
-from ._dense import add_recipe_flags, main_process, make_loader, resolve_recipe, seed_everything, wrap_ddp
+from ._dense import (
+    add_recipe_flags,
+    finish_run,
+    main_process,
+    make_loader,
+    resolve_recipe,
+    seed_everything,
+    wrap_ddp,
+)
 from .main import UserError
 
 
@@ -121,7 +128,6 @@ def run_train(args: argparse.Namespace) -> int:
     from ..detection.engine import detection_loss, evaluate_detector
     from ..utils.loop import train_loop
     from ..utils.optim import build_adamw, warmup_constant_cosine
-    from ..utils.plot import plot_curves
 
     recipe = resolve_recipe("det", args)
     for key in ("size", "min_size", "max_size"):
@@ -158,11 +164,7 @@ def run_train(args: argparse.Namespace) -> int:
     ddp_model = wrap_ddp(model)
     metrics = train_loop(ddp_model, loader, opt, sched, iters, detection_loss, out, eval_fn, args.eval_every,
                          recipe["clip_grad"], log_every=max(1, min(20, iters // 20)), config=config)
-    if main_process():
-        (out / "eval_after.json").write_text(json.dumps(metrics, indent=1))
-        plot_curves(out / "metrics.jsonl", out / "curves.png", "loss", "AP")
-        print("after training: " + json.dumps(metrics))
-    cleanup_distributed()
+    finish_run(out, metrics, "AP")
     return 0
 
 

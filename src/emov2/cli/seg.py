@@ -13,8 +13,15 @@ from pathlib import Path
 
 import torch
 
-from ..utils.distributed import cleanup_distributed
-from ._dense import add_recipe_flags, main_process, make_loader, resolve_recipe, seed_everything, wrap_ddp
+from ._dense import (
+    add_recipe_flags,
+    finish_run,
+    main_process,
+    make_loader,
+    resolve_recipe,
+    seed_everything,
+    wrap_ddp,
+)
 from .main import UserError
 
 
@@ -82,7 +89,6 @@ def run_train(args: argparse.Namespace) -> int:
     from ..segmentation.transforms import SegEval, SegTrain
     from ..utils.loop import train_loop
     from ..utils.optim import build_adamw, warmup_constant_cosine
-    from ..utils.plot import plot_curves
 
     recipe = resolve_recipe("seg", args)
     if args.crop:
@@ -124,11 +130,7 @@ def run_train(args: argparse.Namespace) -> int:
 
     metrics = train_loop(wrap_ddp(model), loader, opt, sched, iters, loss_fn, out, eval_fn, args.eval_every,
                          recipe["clip_grad"], log_every=max(1, min(20, iters // 20)), config=config)
-    if main_process():
-        (out / "eval_after.json").write_text(json.dumps(metrics, indent=1))
-        plot_curves(out / "metrics.jsonl", out / "curves.png", "loss", "mIoU")
-        print("after training: " + json.dumps(metrics))
-    cleanup_distributed()
+    finish_run(out, metrics, "mIoU")
     return 0
 
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from ..models.weights import CheckpointError, read_metadata, save_safetensors
-from ..utils.checkpoint import save_checkpoint
+from ..utils.checkpoint import load_checkpoint, save_checkpoint
 
 __all__ = ["get_rng_state", "load_last", "read_sidecar", "save_best", "save_last", "set_rng_state"]
 
@@ -54,14 +54,9 @@ def save_last(state: dict, path: str | os.PathLike) -> None:
 
 def load_last(path: str | os.PathLike) -> dict:
     """A ``last.pt`` written by :func:`save_last` (weights-only unpickling)."""
-    path = Path(path)
-    if not path.is_file():
+    if not Path(path).is_file():
         raise FileNotFoundError(f"--resume: no checkpoint at {path}")
-    try:
-        return torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # many unpickling error types
-        raise CheckpointError(f"{path}: cannot be loaded ({str(e).splitlines()[0] if str(e) else type(e).__name__})"
-                              ) from None
+    return load_checkpoint(path)
 
 
 def save_best(state_dict: dict[str, torch.Tensor], path: str | os.PathLike, info: dict) -> None:

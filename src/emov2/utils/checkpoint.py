@@ -34,10 +34,13 @@ def save_checkpoint(obj: dict, path: str | os.PathLike) -> None:
 
 def load_checkpoint(path: str | os.PathLike) -> dict:
     """A checkpoint written by :func:`save_checkpoint` (tensors, numbers, strings and dicts only)."""
+    from ..models.weights import CheckpointError
+
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # unpickling errors come in many types
-        raise ValueError(f"{path}: not a loadable checkpoint ({type(e).__name__})") from None
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise CheckpointError(f"{path}: cannot be loaded ({first})") from None

@@ -20,9 +20,9 @@ def export_program(
     dims = {}
     if dynamic_batch:
         dims[0] = torch.export.Dim("batch", min=1, max=4096)
-    if dynamic_hw:
-        dims[2] = torch.export.Dim("height", min=16, max=4096)
-        dims[3] = torch.export.Dim("width", min=16, max=4096)
+    if dynamic_hw:  # from 33: smaller inputs make the stride-32 map 1x1, where PyTorch's conv specialises layout
+        dims[2] = torch.export.Dim("height", min=33, max=4096)
+        dims[3] = torch.export.Dim("width", min=33, max=4096)
     try:
         return torch.export.export(model.eval().cpu(), (x,), dynamic_shapes=({**dims},) if dims else None)
     except Exception as e:

@@ -1,6 +1,6 @@
 """Building blocks: the generic Meta Mobile Block and window attention."""
 
-from .attention import AttentionMode, WindowAttention, window_partition, window_reverse
+from .attention import AttentionMode, WindowAttention, window_index
 from .dwconv import DepthwiseConv2d
 from .fuse import fold_affine_before_conv, fold_bn_after_conv, fold_scale_after_conv
 from .mmblock import ConvExpand, MetaMobileBlock
@@ -14,6 +14,5 @@ __all__ = [
     "fold_affine_before_conv",
     "fold_bn_after_conv",
     "fold_scale_after_conv",
-    "window_partition",
-    "window_reverse",
+    "window_index",
 ]

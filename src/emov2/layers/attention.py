@@ -4,17 +4,24 @@ The map is zero-padded on the right/bottom to a multiple of the window ``w`` (no
 giving ``n1 x n2`` windows. A *close* window is a contiguous ``w x w`` block; a *remote* window takes pixel
 ``(i, j)`` to window ``(i mod n1, j mod n2)``, i.e. a ``w x w`` grid strided by ``(n1, n2)`` over the whole map.
 *Spanning* attention sums both, sharing one Q/K projection (C -> 2C) and one V projection (C -> M, + activation).
+
+Implementation: the projected maps are flattened to tokens and cut into the windows of every partition by one
+``index_select`` (indices from :func:`window_index`, cached per shape); one batched attention runs over all windows;
+a second ``index_select`` puts each partition's result back per pixel and the partitions are summed. No tensor has
+more than 5 dimensions and no Python branch depends on the map size while exporting, so the same code exports to
+ONNX with symbolic height/width, ExecuTorch/XNNPACK and Core ML.
 """
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["AttentionMode", "WindowAttention", "window_partition", "window_reverse"]
+__all__ = ["AttentionMode", "WindowAttention", "window_index"]
 
 
 class AttentionMode(StrEnum):
@@ -23,23 +30,42 @@ class AttentionMode(StrEnum):
     CLOSE = "close"
 
 
-def window_partition(t: torch.Tensor, heads: int, window: int, remote: bool) -> torch.Tensor:
-    """(B, heads*D, n1*w, n2*w) -> (B, n1, n2, heads, w, w, D) as a strided view (no copy)."""
-    b, c, hp, wp = t.shape
-    n1, n2 = hp // window, wp // window
-    if remote:  # row = h1 * n1 + i: window index is the fast axis
-        return t.view(b, heads, c // heads, window, n1, window, n2).permute(0, 4, 6, 1, 3, 5, 2)
-    return t.view(b, heads, c // heads, n1, window, n2, window).permute(0, 3, 5, 1, 4, 6, 2)
+def window_index(h: int, w: int, window: int, parts: tuple[bool, ...], device: torch.device | None = None):
+    """Gather indices that cut an ``h x w`` token map into windows, and the indices that put them back.
+
+    The map is padded on the right/bottom to ``n1*window x n2*window``; a padded position reads token ``h*w`` (one
+    extra row holding the padding value). ``parts`` lists the partitions (``True`` = remote, ``False`` = close).
+
+    Returns:
+        gather: (S*n1*n2*window*window,) token index per window position, partitions then windows then the
+            window's row-major positions.
+        scatter: (S*h*w,) for each partition and each real token, its position in ``gather``'s order.
+    Built from ``arange`` arithmetic only, so symbolic (exported) shapes work.
+    """
+    n1 = (h + window - 1) // window
+    n2 = (w + window - 1) // window
+    area = window * window
+    # 1-D integer arithmetic only (no shape guards when exporting); int32 indices, as Core ML's gather wants.
+    t = torch.arange(n1 * n2 * area, dtype=torch.int32, device=device)
+    win_id, pos = t // area, _mod(t, area)
+    a, b, r, c = win_id // n2, _mod(win_id, n2), pos // window, _mod(pos, window)  # window row/col, row/col inside it
+    p = torch.arange(h * w, dtype=torch.int32, device=device)
+    y, x = p // w, _mod(p, w)
+    gathers, scatters = [], []
+    for s, remote in enumerate(parts):
+        rows, cols = (r * n1 + a, c * n2 + b) if remote else (a * window + r, b * window + c)
+        gathers.append(torch.where((rows < h) & (cols < w), rows * w + cols, h * w))
+        if remote:  # pixel (y, x) sits in window (y mod n1, x mod n2) at (y div n1, x div n2)
+            win_of, pos_of = _mod(y, n1) * n2 + _mod(x, n2), (y // n1) * window + x // n2
+        else:
+            win_of, pos_of = (y // window) * n2 + x // window, _mod(y, window) * window + _mod(x, window)
+        scatters.append(s * n1 * n2 * area + win_of * area + pos_of)
+    return torch.cat(gathers), torch.cat(scatters)
 
 
-def window_reverse(o: torch.Tensor, remote: bool) -> torch.Tensor:
-    """(B, n1, n2, heads, w, w, D) -> (B, n1*w, n2*w, heads*D) channels-last map."""
-    b, n1, n2, heads, w, _, d = o.shape
-    if remote:
-        o = o.permute(0, 4, 1, 5, 2, 3, 6)  # (B, h1, n1, w1, n2, heads, D)
-    else:
-        o = o.permute(0, 1, 4, 2, 5, 3, 6)  # (B, n1, h1, n2, w1, heads, D)
-    return o.reshape(b, n1 * w, n2 * w, heads * d)
+def _mod(t: torch.Tensor, d) -> torch.Tensor:
+    """``t % d`` for non-negative ``t``, written with floor division (ONNX export has no remainder by a symbol)."""
+    return t - (t // d) * d
 
 
 class WindowAttention(nn.Module):
@@ -73,6 +99,7 @@ class WindowAttention(nn.Module):
             raise ValueError(f"dim_out {dim_out} is not a multiple of the {self.num_heads} heads")
         self.mode = AttentionMode(mode)
         self.dim_head = dim_head
+        self.dim_head_v = dim_out // self.num_heads
         self.window_size = window_size
         self.qk = nn.Conv2d(dim, 2 * dim, 1, bias=qkv_bias)
         self.v = nn.Conv2d(dim, dim_out, 1, bias=qkv_bias)
@@ -82,67 +109,108 @@ class WindowAttention(nn.Module):
         return f"mode={self.mode.value}, heads={self.num_heads}, window={self.window_size}"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _, _, h, w = x.shape
-        win_h = win_w = self.window_size
-        if self.window_size <= 0:
-            win_h, win_w = h, w
-        pad_b, pad_r = (-h) % win_h, (-w) % win_w
-        # Project the unpadded map, then pad with what a zero token projects to (the biases): the same result
-        # as projecting the zero-padded map, without spending the 1x1 convs on padding.
-        qk = _pad_with(self.qk(x), self.qk.bias, pad_b, pad_r)
-        v_pad = None if self.v.bias is None else self.act(self.v.bias)
-        v = _pad_with(self.act(self.v(x)), v_pad, pad_b, pad_r)
-        if win_h != win_w:  # global window on a non-square map: one window, both partitions coincide
-            out = self._attend_global(qk, v)
+        b, _, h, w = x.shape
+        win = self.window_size
+        qk = self.qk(x)  # (B, 2C, H, W)
+        v = self.act(self.v(x))  # (B, M, H, W)
+        qk_t, v_t = qk.flatten(2).transpose(1, 2), v.flatten(2).transpose(1, 2)  # (B, HW, 2C), (B, HW, M)
+        if win <= 0 or (not _symbolic_shapes() and h <= win and w <= win):
+            o = self._attend_one_window(x, qk_t, v_t, 0 if win <= 0 else win * win - h * w)
         else:
-            out = self._attend_windows(qk, v, win_h)
-        if pad_b or pad_r:
-            out = out[:, :h, :w]
-        return out.permute(0, 3, 1, 2)  # (B, H, W, M) -> (B, M, H, W), channels-last memory
+            o = self._attend_windows(x, qk_t, v_t, h, w)
+        return o.view(b, h, w, -1).permute(0, 3, 1, 2)  # (B, M, H, W), channels-last memory
 
-    def _attend_global(self, qk: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-        b, _, hp, wp = qk.shape
-        heads = self.num_heads
-        qk = qk.reshape(b, 2 * heads, self.dim_head, hp * wp).transpose(-1, -2)
-        v = v.reshape(b, heads, -1, hp * wp).transpose(-1, -2)
-        o = F.scaled_dot_product_attention(qk[:, :heads], qk[:, heads:], v)  # (B, heads, L, Dv)
+    def _attend_windows(self, x: torch.Tensor, qk_t: torch.Tensor, v_t: torch.Tensor, h, w) -> torch.Tensor:
+        """Tokens (B, HW, 2C) and (B, HW, M) -> (B, HW, M), attending in the windows of every partition at once."""
+        b, heads, win = qk_t.shape[0], self.num_heads, self.window_size
+        parts = self._parts(h, w)
+        gather, scatter = _cached_window_index(h, w, win, parts, x.device)
+        if _symbolic_shapes() or h % win or w % win:
+            # Padded positions read one extra token: what a zero pixel projects to (the zero-padded map projected),
+            # so the 1x1 convs never run on padding.
+            q_pad, v_pad = self._project_zero(x)
+            qk_t = torch.cat([qk_t, q_pad.view(1, 1, -1).expand(b, 1, -1)], dim=1)
+            v_t = torch.cat([v_t, v_pad.view(1, 1, -1).expand(b, 1, -1)], dim=1)
+        qk_t, v_t = qk_t.index_select(1, gather), v_t.index_select(1, gather)  # (B, S*n1*n2*w*w, 2C | M)
+        qk_w = qk_t.reshape(-1, win * win, 2, heads, self.dim_head).permute(2, 0, 3, 1, 4)  # 2 x (B*n, heads, L, D)
+        v_w = v_t.reshape(-1, win * win, heads, self.dim_head_v).transpose(1, 2)  # (B*n, heads, L, Dv)
+        o = _attend(qk_w[0], qk_w[1], v_w)
+        o = o.transpose(1, 2).reshape(b, -1, v_t.shape[-1]).index_select(1, scatter)  # (B, S*HW, M) per pixel
+        if len(parts) == 2:
+            return o.view(b, 2, -1, o.shape[-1]).sum(1)
+        return o * 2 if self.mode is AttentionMode.SPANNING else o  # one window: remote + close = 2 x attention
+
+    def _attend_one_window(self, x: torch.Tensor, qk_t: torch.Tensor, v_t: torch.Tensor, n_pad: int) -> torch.Tensor:
+        """The whole map in one window padded with ``n_pad`` tokens: (B, L, 2C), (B, L, M) -> (B, L, M).
+
+        The padding tokens are all the same key/value, so they enter as one key whose softmax weight counts
+        ``n_pad`` times (``+ log n_pad`` on its logit), and only the real tokens are queried: the same result as
+        attending over the padded window, at a fraction of the cost on small maps (e.g. 2x2 in a 7x7 window).
+        """
+        b, heads = qk_t.shape[0], self.num_heads
+        q, k = qk_t.reshape(b, -1, 2, heads, self.dim_head).permute(2, 0, 3, 1, 4)  # (B, heads, L, D)
+        vv = v_t.reshape(b, -1, heads, self.dim_head_v).transpose(1, 2)  # (B, heads, L, Dv)
+        bias = None
+        if n_pad:
+            q_pad, v_pad = self._project_zero(x)
+            k_pad = q_pad.view(2, heads, 1, self.dim_head)[1].expand(b, heads, 1, self.dim_head)
+            k = torch.cat([k, k_pad], dim=2)
+            vv = torch.cat([vv, v_pad.view(1, heads, 1, self.dim_head_v).expand(b, heads, 1, self.dim_head_v)], dim=2)
+            bias = torch.zeros(k.shape[2], dtype=q.dtype, device=q.device)
+            bias[-1] = math.log(n_pad)
+        o = _attend(q, k, vv, bias).transpose(1, 2).reshape(b, q.shape[2], -1)
+        return o * 2 if self.mode is AttentionMode.SPANNING else o  # one window: remote + close = 2 x attention
+
+    def _project_zero(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """What a zero pixel projects to: (2C,) for Q/K and (M,) for V (the biases, through V's activation)."""
+        zero = x.new_zeros(1, x.shape[1], 1, 1)
+        return self.qk(zero).view(-1), self.act(self.v(zero)).view(-1)
+
+    def _parts(self, h: int, w: int) -> tuple[bool, ...]:
+        """Partitions to attend in: (remote, close) for spanning, unless one window covers the map."""
         if self.mode is AttentionMode.SPANNING:
-            o = o * 2
-        return o.permute(0, 2, 1, 3).reshape(b, hp, wp, -1)
-
-    def _attend_windows(self, qk: torch.Tensor, v: torch.Tensor, win: int) -> torch.Tensor:
-        heads = self.num_heads
-        b, _, hp, wp = qk.shape
-        n1, n2 = hp // win, wp // win
-        if self.mode is AttentionMode.SPANNING and not (n1 == 1 and n2 == 1):
-            parts = (True, False)  # remote, close: both attend in one batched call
-        else:  # one partition (a single window makes remote == close)
-            parts = (self.mode is AttentionMode.REMOTE,)
-        s = len(parts)
-        qk_w = torch.stack([window_partition(qk, 2 * heads, win, r) for r in parts])
-        v_w = torch.stack([window_partition(v, heads, win, r) for r in parts])
-        qk_w = qk_w.reshape(s * b * n1 * n2, 2 * heads, win * win, self.dim_head)
-        v_w = v_w.reshape(s * b * n1 * n2, heads, win * win, -1)
-        o = F.scaled_dot_product_attention(qk_w[:, :heads], qk_w[:, heads:], v_w)
-        o = o.view(s, b, n1, n2, heads, win, win, -1)
-        if s == 2:
-            return window_reverse(o[0], remote=True) + window_reverse(o[1], remote=False)
-        out = window_reverse(o[0], remote=parts[0])
-        if self.mode is AttentionMode.SPANNING:  # single window: remote + close == 2 * attention
-            out = out * 2
-        return out
+            if _symbolic_shapes() or h > self.window_size or w > self.window_size:
+                return (True, False)
+            return (False,)  # a single window: remote == close, attend once and double
+        return (self.mode is AttentionMode.REMOTE,)
 
 
-def _pad_with(t: torch.Tensor, value: torch.Tensor | None, pad_b: int, pad_r: int) -> torch.Tensor:
-    """Pad (B, C, H, W) on the right/bottom with a per-channel constant (zeros when ``value`` is None)."""
-    if not (pad_b or pad_r):
-        return t
-    if value is None:
-        return F.pad(t, (0, pad_r, 0, pad_b))
-    b, c, h, w = t.shape
-    fill = value.view(1, c, 1, 1).to(t.dtype)
-    if pad_r:
-        t = torch.cat([t, fill.expand(b, c, h, pad_r)], dim=3)
-    if pad_b:
-        t = torch.cat([t, fill.expand(b, c, pad_b, w + pad_r)], dim=2)
-    return t
+def _symbolic_shapes() -> bool:
+    """True while a graph is captured for export (sizes may be symbolic: no shape-dependent Python branches)."""
+    return torch.compiler.is_exporting() or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+
+
+_INDEX_CACHE: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
+
+
+def _cached_window_index(h, w, window: int, parts: tuple[bool, ...], device: torch.device):
+    """``window_index`` memoised per shape; computed in-graph under ``torch.export``/``torch.compile`` (symbolic
+    sizes), a constant in TorchScript traces (whose sizes are concrete)."""
+    if torch.compiler.is_exporting() or torch.compiler.is_compiling():
+        return window_index(h, w, window, parts, device)
+    key = (int(h), int(w), window, parts, device)
+    if key not in _INDEX_CACHE:
+        if len(_INDEX_CACHE) > 256:
+            _INDEX_CACHE.clear()
+        tracing_state = torch._C._get_tracing_state()  # not recorded by a TorchScript trace: a constant there
+        torch._C._set_tracing_state(None)
+        try:
+            _INDEX_CACHE[key] = window_index(*key[:2], window, parts, device)
+        finally:
+            torch._C._set_tracing_state(tracing_state)
+    return _INDEX_CACHE[key]
+
+
+def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+    """softmax(q k^T / sqrt(D) + bias) v for (N, heads, Lq, D) q, (N, heads, L, D) k, (N, heads, L, Dv) v and
+    an optional (L,) logit bias.
+
+    SDPA's fused kernels on GPU; on CPU plain matmuls, which beat SDPA's math fallback (taken there because V's
+    head width differs from Q/K's) and export to portable ops.
+    """
+    if q.is_cuda:
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
+    attn = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)
+    if bias is not None:
+        attn = attn + bias
+    return attn.softmax(dim=-1) @ v

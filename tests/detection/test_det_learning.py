@@ -29,6 +29,7 @@ def test_ssdlite_expand_ratio():
         return [op for op in t.transforms if isinstance(op, v2.RandomZoomOut)]
 
     assert load_recipe("det", "ssdlite")["expand_ratio"] == 4.0
+    assert load_recipe("det", "ssdlite")["head_init_std"] == 0.001
     (z,) = zoom(detection_transforms("ssdlite", True))
     assert tuple(z.side_range) == (1.0, 4.0)
     assert zoom(detection_transforms("ssdlite", True, expand_ratio=1.0)) == []

@@ -106,7 +106,7 @@ def _dataset(args, split: str, arch: str, train: bool, recipe: dict | None = Non
 
 def _model_kwargs(arch: str, recipe: dict) -> dict:
     if arch == "ssdlite":
-        return {"size": recipe["size"]}
+        return {"size": recipe["size"], "head_init_std": recipe.get("head_init_std", 0.001)}
     return {"min_size": recipe["min_size"], "max_size": recipe["max_size"]}
 
 

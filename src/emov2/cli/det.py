@@ -89,12 +89,14 @@ def _paths(args, split: str) -> tuple[Path, Path]:
     return Path(ann), Path(imgs)
 
 
-def _dataset(args, split: str, arch: str, train: bool):
+def _dataset(args, split: str, arch: str, train: bool, recipe: dict | None = None):
     from ..detection.data import CocoDetection
     from ..detection.transforms import detection_transforms
 
     ann, imgs = _paths(args, split)
-    ds = CocoDetection(imgs, ann, detection_transforms(arch, train), with_masks=arch == "maskrcnn", skip_empty=train)
+    aug = {"expand_ratio": recipe["expand_ratio"]} if recipe and "expand_ratio" in recipe else {}
+    ds = CocoDetection(imgs, ann, detection_transforms(arch, train, **aug), with_masks=arch == "maskrcnn",
+                       skip_empty=train)
     if ds.skipped and main_process():
         print(f"{ann}: skipped annotations: " + ", ".join(f"{k} {v}" for k, v in sorted(ds.skipped.items())))
     if len(ds) == 0:
@@ -104,7 +106,7 @@ def _dataset(args, split: str, arch: str, train: bool):
 
 def _model_kwargs(arch: str, recipe: dict) -> dict:
     if arch == "ssdlite":
-        return {"size": recipe["size"]}
+        return {"size": recipe["size"], "head_init_std": recipe.get("head_init_std", 0.001)}
     return {"min_size": recipe["min_size"], "max_size": recipe["max_size"]}
 
 
@@ -134,7 +136,7 @@ def run_train(args: argparse.Namespace) -> int:
         if getattr(args, key) is not None:
             recipe[key] = getattr(args, key)
     seed_everything(args.seed)
-    train_ds = _dataset(args, "train", args.arch, True)
+    train_ds = _dataset(args, "train", args.arch, True, recipe)
     val_ds = _dataset(args, "val", args.arch, False)
     if val_ds.label_to_cat != train_ds.label_to_cat:
         raise UserError("training and validation files list different categories")

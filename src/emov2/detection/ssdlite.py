@@ -5,6 +5,8 @@ Neck: the stride-16 and stride-32 stage outputs, then four depthwise-separable e
 momentum 0.03; ReLU6), as mmdet's ``SSDNeck(use_depthwise=True)``.
 Anchors: min sizes 48/100/150/202/253/304 px, max 100/150/202/253/304/320 px, steps 16/32/64/107/160/320,
 ratios 2 and 3 (six boxes per location); the same pixel sizes are used at 512 input, as in the paper.
+Head init: every convolution of the head Normal(0, 0.001), biases 0 (the mmdet config's
+``init_cfg=dict(type="Normal", layer="Conv2d", std=0.001)``) instead of torchvision's Normal(0, 0.03).
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from torchvision.ops.misc import Conv2dNormActivation
 
 from .backbone import EMOv2Features
 
-__all__ = ["EMOv2SSDLiteBackbone", "ssdlite_anchor_generator", "build_ssdlite"]
+__all__ = ["EMOv2SSDLiteBackbone", "HEAD_INIT_STD", "build_ssdlite", "init_ssdlite_head", "ssdlite_anchor_generator"]
 
 MIN_SIZES = (48, 100, 150, 202, 253, 304)
 MAX_SIZE = 320
 STEPS = (16, 32, 64, 107, 160, 320)
 EXTRA_CHANNELS = (512, 256, 256, 128)
+HEAD_INIT_STD = 0.001
 _NORM = partial(nn.BatchNorm2d, eps=0.001, momentum=0.03)
 
 
@@ -73,15 +76,28 @@ def ssdlite_anchor_generator(size: int) -> DefaultBoxGenerator:
     return DefaultBoxGenerator([[2, 3]] * len(MIN_SIZES), scales=scales, steps=list(STEPS))
 
 
-def build_ssdlite(features: EMOv2Features, num_classes: int, size: int = 320, **kwargs) -> SSD:
+def init_ssdlite_head(head: nn.Module, std: float = HEAD_INIT_STD) -> None:
+    """Normal(0, ``std``) weights and zero biases for every ``Conv2d`` of an SSDLite head (in place)."""
+    for m in head.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.normal_(m.weight, 0.0, std)
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+
+
+def build_ssdlite(features: EMOv2Features, num_classes: int, size: int = 320,
+                  head_init_std: float | None = HEAD_INIT_STD, **kwargs) -> SSD:
     """torchvision SSD with an SSDLite head; ``num_classes`` counts the background (torchvision convention).
 
+    ``head_init_std``: the head's conv init (the paper's 0.001 by default; ``None`` keeps torchvision's 0.03).
     ``kwargs`` override torchvision's ``SSD`` options; the defaults are the paper's test settings
     (NMS 0.45, score 0.02, 200 detections) and ImageNet normalisation.
     """
     backbone = EMOv2SSDLiteBackbone(features)
     anchors = ssdlite_anchor_generator(size)
     head = SSDLiteHead(backbone.out_channels, anchors.num_anchors_per_location(), num_classes, _NORM)
+    if head_init_std is not None:
+        init_ssdlite_head(head, head_init_std)
     defaults = dict(
         score_thresh=0.02, nms_thresh=0.45, detections_per_img=200, topk_candidates=400, iou_thresh=0.5,
         image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225],

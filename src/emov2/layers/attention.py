@@ -21,6 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .pwconv import PointwiseConv2d
+
 __all__ = ["AttentionMode", "WindowAttention", "window_index"]
 
 
@@ -101,8 +103,8 @@ class WindowAttention(nn.Module):
         self.dim_head = dim_head
         self.dim_head_v = dim_out // self.num_heads
         self.window_size = window_size
-        self.qk = nn.Conv2d(dim, 2 * dim, 1, bias=qkv_bias)
-        self.v = nn.Conv2d(dim, dim_out, 1, bias=qkv_bias)
+        self.qk = PointwiseConv2d(dim, 2 * dim, bias=qkv_bias)
+        self.v = PointwiseConv2d(dim, dim_out, bias=qkv_bias)
         self.act = act_layer()
 
     def extra_repr(self) -> str:

@@ -16,7 +16,7 @@ from timm.models import checkpoint_seq
 from timm.models._features import feature_take_indices
 from torch import nn
 
-from ..layers import AttentionMode, MetaMobileBlock
+from ..layers import AttentionMode, MetaMobileBlock, PointwiseConv2d
 from ..layers.fuse import fold_bn_after_conv
 
 __all__ = ["EMOv2", "EMOv2Stage", "Stem", "reparameterize"]
@@ -48,7 +48,7 @@ class Stem(nn.Module):
         bn = dict(norm_layer=nn.BatchNorm2d, act_layer=nn.SiLU, norm_kwargs=dict(eps=1e-6))
         self.conv1 = ConvNormAct(in_chs, out_chs, 3, stride=2, bias=True, **bn)
         self.conv2 = ConvNormAct(out_chs, out_chs, 3, groups=out_chs, bias=False, **bn)
-        self.conv3 = nn.Conv2d(out_chs, out_chs, 1, bias=False)
+        self.conv3 = PointwiseConv2d(out_chs, out_chs, bias=False)
 
     @torch.no_grad()
     def reparameterize(self) -> None:

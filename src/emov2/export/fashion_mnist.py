@@ -1,51 +1,37 @@
-"""Fashion-MNIST (Debian ``dataset-fashion-mnist``: gzip IDX files) for the INT8-vs-fp32 accuracy check.
+"""Fashion-MNIST for the INT8-vs-fp32 accuracy check, preprocessed exactly as the trainer does.
 
-Grey 28x28 images are resized to ``img_size`` and repeated to 3 channels (the models take RGB), then
-normalised with ``mean``/``std`` (Fashion-MNIST's own statistics by default; pass the trainer's if it used others).
+Images come from the canonical reader (:func:`emov2.data.fashion_mnist.load_fashion_mnist`), are resized from 28 px
+to ``img_size`` like the trainer's loader (:func:`emov2.data.tensor_loader.resize_uint8`: bilinear with antialias,
+rounded to uint8), repeated to 3 channels and normalised with ``mean``/``std`` (Fashion-MNIST's own statistics by
+default; the CLI passes the checkpoint's), so a checkpoint scores here what ``emov2 eval`` reports.
 """
 
 from __future__ import annotations
 
-import gzip
 import os
-from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["DEFAULT_ROOT", "FMNIST_MEAN", "FMNIST_STD", "load_split", "quick_train", "recalibrate_bn", "to_input",
-           "top1"]
+from ..data.fashion_mnist import find_fashion_mnist, load_fashion_mnist
+from ..data.tensor_loader import resize_uint8
 
-DEFAULT_ROOT = "/usr/share/datasets/fashion-mnist"
+__all__ = ["FMNIST_MEAN", "FMNIST_STD", "available", "load_split", "quick_train", "recalibrate_bn",
+           "to_input", "top1"]
+
 FMNIST_MEAN, FMNIST_STD = 0.2860, 0.3530
-_FILES = {"train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
-          "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")}
 
 
-def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """An IDX array (optionally gzip-compressed): magic 0 0 dtype ndim, big-endian dims, then the data."""
-    opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
-    if raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise ValueError(f"{path}: not an unsigned-byte IDX file")
-    ndim = raw[3]
-    dims = [int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim)]
-    return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
+def available(root: str | os.PathLike | None = None) -> bool:
+    return find_fashion_mnist(root) is not None
 
 
-def load_split(split: str = "test", root: str | os.PathLike = DEFAULT_ROOT, limit: int | None = None,
+def load_split(split: str = "test", root: str | os.PathLike | None = None, limit: int | None = None,
                seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """(images uint8 (N, 28, 28), labels int64 (N,)); ``limit`` takes a class-mixed random subset."""
-    if split not in _FILES:
-        raise ValueError(f"split must be train or test, got {split!r}")
-    root = Path(root)
-    img_file, lbl_file = (root / f for f in _FILES[split])
-    if not img_file.is_file():
-        raise FileNotFoundError(f"{img_file} not found: apt-get install dataset-fashion-mnist, or pass the folder")
-    images, labels = read_idx(img_file), read_idx(lbl_file).astype(np.int64)
+    images, labels = (t.numpy() for t in load_fashion_mnist(split, root))
     if limit is not None and limit < len(labels):
         idx = np.random.default_rng(seed).permutation(len(labels))[:limit]
         images, labels = images[idx], labels[idx]
@@ -54,10 +40,9 @@ def load_split(split: str = "test", root: str | os.PathLike = DEFAULT_ROOT, limi
 
 def to_input(images: np.ndarray, img_size: int = 32, in_chans: int = 3, mean: float = FMNIST_MEAN,
              std: float = FMNIST_STD) -> torch.Tensor:
-    x = torch.from_numpy(np.ascontiguousarray(images)).float().div_(255)[:, None]
-    if img_size != x.shape[-1]:
-        x = F.interpolate(x, size=(img_size, img_size), mode="bilinear", align_corners=False)
-    x = (x - mean) / std
+    """(N, 28, 28) uint8 -> (N, in_chans, img_size, img_size) float, normalised."""
+    x = resize_uint8(torch.from_numpy(np.ascontiguousarray(images)), img_size)
+    x = (x[:, None].float() / 255 - mean) / std
     return x.expand(-1, in_chans, -1, -1).contiguous()
 
 

@@ -28,7 +28,7 @@ def int8_accuracy(
     """
     from . import fashion_mnist as fm
 
-    kw = dict(root=root or fm.DEFAULT_ROOT)
+    kw = dict(root=root)
     norm = dict(mean=fm.FMNIST_MEAN if mean is None else mean, std=fm.FMNIST_STD if std is None else std)
     images, labels = load_split("test", limit=test_limit, **kw)
     x = to_input(images, img_size, **norm)

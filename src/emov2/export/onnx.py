@@ -66,8 +66,9 @@ def export_onnx(
     ``model`` may also be a ``torch.export`` program (see :func:`emov2.export.export_program`), converted as is.
 
     ``exporter="auto"`` tries dynamo and falls back to TorchScript if dynamo raises. ``dynamic_hw`` needs the
-    dynamo exporter: a TorchScript trace would freeze the shape-dependent branches (padding, single window)
-    of the window attention and give wrong outputs at other sizes, so it is never used for dynamic H/W.
+    dynamo exporter, which computes the window attention's indices and padding in-graph from the symbolic sizes; a
+    TorchScript trace holds them as constants for the traced size (wrong at other sizes), so it is never used for
+    dynamic H/W.
     """
     if opset < 17:
         raise ValueError(f"opset must be >= 17, got {opset}")

@@ -87,8 +87,14 @@ def _fashion_mnist(args) -> int:
 
         model = fuse(model).eval()
     out = Path(args.out or f"{args.model}_fmnist")
+    norm = {}
+    if args.checkpoint and Path(args.checkpoint).with_suffix(".json").is_file():  # the trainer's normalisation
+        from ..train.checkpoint import read_sidecar
+
+        info = read_sidecar(args.checkpoint)
+        norm = {k: float(info[k][0]) for k in ("mean", "std") if k in info}
     result = int8_accuracy(model, out, name=args.model, img_size=args.img_size, root=args.fashion_mnist,
-                           test_limit=args.test_limit or None, exporter=args.exporter)
+                           test_limit=args.test_limit or None, exporter=args.exporter, **norm)
     print(json.dumps(result, indent=1))
     (out / "int8_accuracy.json").write_text(json.dumps(result, indent=1) + "\n")
     return 0

@@ -34,11 +34,24 @@ class ExportResult:
 
 def load_model(name: str, checkpoint: str | os.PathLike | None = None, num_classes: int | None = None,
                fused: bool = False) -> nn.Module:
-    """An EMOv2 variant (optionally from a checkpoint) or a timm model (random init), in eval mode."""
+    """An EMOv2 variant (optionally from a checkpoint) or a timm model (random init), in eval mode.
+
+    A checkpoint written by ``emov2 train`` (``best.safetensors`` + its ``.json`` sidecar) is rebuilt as trained:
+    the sidecar's window size and classes apply (a 32 px model trained with window 2 is a different function with
+    the default window 7), and a variant that contradicts ``name`` is an error.
+    """
     from ..benchmark.models import fuse
     from ..models import VARIANTS, create_model
 
-    if name in VARIANTS:
+    if name in VARIANTS and checkpoint is not None and _has_training_sidecar(checkpoint):
+        from ..train.inference import load_classifier
+
+        model, info = load_classifier(checkpoint)
+        if info["variant"] != name:
+            raise ValueError(f"{checkpoint} holds {info['variant']}, not {name}")
+        if num_classes is not None and num_classes != len(info["classes"]):
+            raise ValueError(f"{checkpoint} predicts {len(info['classes'])} classes, not {num_classes}")
+    elif name in VARIANTS:
         model = create_model(name, checkpoint=checkpoint, num_classes=num_classes)
     else:
         import timm
@@ -49,6 +62,11 @@ def load_model(name: str, checkpoint: str | os.PathLike | None = None, num_class
         model = timm.create_model(name, pretrained=False, checkpoint_path=str(checkpoint or ""), **kwargs)
     model.eval()
     return fuse(model).eval() if fused else model
+
+
+def _has_training_sidecar(checkpoint: str | os.PathLike) -> bool:
+    path = Path(checkpoint)
+    return path.suffix == ".safetensors" and path.with_suffix(".json").is_file()
 
 
 def _check_inputs(img_size: int, dynamic_batch: bool, dynamic_hw: bool) -> dict[str, torch.Tensor]:

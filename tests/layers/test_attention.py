@@ -97,3 +97,14 @@ def test_gradients_match_naive_reference(hw, window):
         grads.append([x.grad.clone()] + [p.grad.clone() for p in attn.parameters()])
     for g, ref in zip(*grads, strict=True):
         torch.testing.assert_close(g, ref, rtol=1e-9, atol=1e-10)
+
+
+@pytest.mark.parametrize("with_bias", [False, True])
+def test_sdpa_path_matches_matmul_path(with_bias):
+    """The GPU path (SDPA, here forced on CPU) computes what the CPU matmul path does, padding bias included."""
+    from emov2.layers.attention import _attend
+
+    torch.manual_seed(0)
+    q, k, v = torch.randn(2, 3, 4, 8), torch.randn(2, 3, 5, 8), torch.randn(2, 3, 5, 16)
+    bias = torch.tensor([[0.0, 0.0, 0.0, 0.0, 3.8]]) if with_bias else None
+    torch.testing.assert_close(_attend(q, k, v, bias, sdpa=True), _attend(q, k, v, bias, sdpa=False))

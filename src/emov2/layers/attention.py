@@ -158,8 +158,8 @@ class WindowAttention(nn.Module):
             k_pad = q_pad.view(2, heads, 1, self.dim_head)[1].expand(b, heads, 1, self.dim_head)
             k = torch.cat([k, k_pad], dim=2)
             vv = torch.cat([vv, v_pad.view(1, heads, 1, self.dim_head_v).expand(b, heads, 1, self.dim_head_v)], dim=2)
-            bias = torch.zeros(k.shape[2], dtype=q.dtype, device=q.device)
-            bias[-1] = math.log(n_pad)
+            bias = torch.zeros(1, k.shape[2], dtype=q.dtype, device=q.device)  # (1, L): SDPA wants >= 2-D masks
+            bias[:, -1] = math.log(n_pad)
         o = _attend(q, k, vv, bias).transpose(1, 2).reshape(b, q.shape[2], -1)
         return o * 2 if self.mode is AttentionMode.SPANNING else o  # one window: remote + close = 2 x attention
 
@@ -203,14 +203,15 @@ def _cached_window_index(h, w, window: int, parts: tuple[bool, ...], device: tor
     return _INDEX_CACHE[key]
 
 
-def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None = None, *,
+            sdpa: bool | None = None) -> torch.Tensor:
     """softmax(q k^T / sqrt(D) + bias) v for (N, heads, Lq, D) q, (N, heads, L, D) k, (N, heads, L, Dv) v and
-    an optional (L,) logit bias.
+    an optional (1, L) logit bias.
 
     SDPA's fused kernels on GPU; on CPU plain matmuls, which beat SDPA's math fallback (taken there because V's
     head width differs from Q/K's) and export to portable ops.
     """
-    if q.is_cuda:
+    if q.is_cuda if sdpa is None else sdpa:
         return F.scaled_dot_product_attention(q, k, v, attn_mask=bias)
     attn = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)
     if bias is not None:

@@ -145,8 +145,8 @@ def main(argv: list[str] | None = None) -> int:
                                   give_up_below=0.7 * max(speeds.values(), default=0.0))
     threads = max(speeds, key=speeds.get)
     budget = args.minutes * 60
-    # A run sustains about 2/3 of the short speed check's rate (measured: 366 against 536 img/s with 2 threads),
-    # once augmentation, EMA, the per-epoch evaluations and a warm CPU are counted.
+    # Plan conservatively: a whole run sustained 366 img/s after a 536 img/s speed check in one run (402 after 418
+    # in the next), counting augmentation, EMA and the per-epoch evaluations; on a shared VM the check is noisy.
     epochs, per_epoch = plan(speeds[threads] * SUSTAINED_FRACTION, budget, batch=args.batch_size)
     print("\nspeed check: " + ", ".join(f"{t} thread(s) {s:.0f} img/s" for t, s in speeds.items())
           + f" -> {threads} thread(s); budget {args.minutes:g} min -> {epochs} epoch(s) of {per_epoch} images")

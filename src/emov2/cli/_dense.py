@@ -24,6 +24,22 @@ RECIPE_FLAGS = {
 }
 
 
+def add_train_flags(p: argparse.ArgumentParser, archs: list[str], add_data_flags) -> None:
+    """The flags ``det train`` and ``seg train`` share: model, data (``add_data_flags(p)``), output, evaluation
+    cadence, loader, seed and the recipe overrides."""
+    p.add_argument("--arch", required=True, choices=archs)
+    p.add_argument("--backbone", default="emov2_5m")
+    p.add_argument("--backbone-checkpoint", help="classification weights (ours .safetensors or official .pth)")
+    add_data_flags(p)
+    p.add_argument("--out", required=True, help="output folder (last.pt, metrics.jsonl, curves.png)")
+    p.add_argument("--eval-every", type=int, default=0, help="evaluate every N iterations (and at the end)")
+    p.add_argument("--eval-limit", type=int, help="evaluate on the first N validation images only")
+    p.add_argument("--no-eval-before", action="store_true", help="skip the evaluation of the untrained model")
+    p.add_argument("--workers", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0)
+    add_recipe_flags(p)
+
+
 def add_recipe_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", help="YAML file overriding recipe keys (flat, or under an `ARCH:` section)")
     for key, (typ, help_) in RECIPE_FLAGS.items():

@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from ._dense import (
-    add_recipe_flags,
+    add_train_flags,
     finish_run,
     main_process,
     make_loader,
@@ -31,20 +31,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     dsub = p.add_subparsers(dest="det_command", required=True, metavar="ACTION")
 
     t = dsub.add_parser("train", help="train a detector on COCO-format data")
-    t.add_argument("--arch", required=True, choices=["ssdlite", "retinanet", "maskrcnn"])
-    t.add_argument("--backbone", default="emov2_5m")
-    t.add_argument("--backbone-checkpoint", help="classification weights (ours .safetensors or official .pth)")
-    _data_flags(t, train=True)
-    t.add_argument("--out", required=True, help="output folder (last.pt, metrics.jsonl, curves.png)")
+    add_train_flags(t, ["ssdlite", "retinanet", "maskrcnn"], lambda a: _data_flags(a, train=True))
     t.add_argument("--size", type=int, help="SSDLite input size (320 or 512 in the paper)")
     t.add_argument("--min-size", type=int, help="RetinaNet / Mask R-CNN shorter side")
     t.add_argument("--max-size", type=int, help="RetinaNet / Mask R-CNN longer side limit")
-    t.add_argument("--eval-every", type=int, default=0, help="evaluate every N iterations (and at the end)")
-    t.add_argument("--eval-limit", type=int, help="evaluate on the first N validation images only")
-    t.add_argument("--no-eval-before", action="store_true", help="skip the evaluation of the untrained model")
-    t.add_argument("--workers", type=int, default=0)
-    t.add_argument("--seed", type=int, default=0)
-    add_recipe_flags(t)
     t.set_defaults(func=run_train)
 
     e = dsub.add_parser("eval", help="COCO box (and mask) mAP of a checkpoint")

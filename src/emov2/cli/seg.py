@@ -14,7 +14,7 @@ from pathlib import Path
 import torch
 
 from ._dense import (
-    add_recipe_flags,
+    add_train_flags,
     finish_run,
     main_process,
     make_loader,
@@ -30,19 +30,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     ssub = p.add_subparsers(dest="seg_command", required=True, metavar="ACTION")
 
     t = ssub.add_parser("train", help="train a segmenter on ADE20K-layout data")
-    t.add_argument("--arch", required=True, choices=["deeplabv3", "pspnet", "fpn", "segformer"])
-    t.add_argument("--backbone", default="emov2_5m")
-    t.add_argument("--backbone-checkpoint", help="classification weights (ours .safetensors or official .pth)")
-    _data_flags(t)
-    t.add_argument("--out", required=True, help="output folder (last.pt, metrics.jsonl, curves.png)")
+    add_train_flags(t, ["deeplabv3", "pspnet", "fpn", "segformer"], _data_flags)
     t.add_argument("--crop", type=int, help="training crop size (512 in the paper)")
     t.add_argument("--scale", type=int, nargs=2, metavar=("LONG", "SHORT"), help="base resize scale (2048 512)")
-    t.add_argument("--eval-every", type=int, default=0)
-    t.add_argument("--eval-limit", type=int)
-    t.add_argument("--no-eval-before", action="store_true")
-    t.add_argument("--workers", type=int, default=0)
-    t.add_argument("--seed", type=int, default=0)
-    add_recipe_flags(t)
     t.set_defaults(func=run_train)
 
     e = ssub.add_parser("eval", help="mIoU / aAcc / mAcc of a checkpoint")

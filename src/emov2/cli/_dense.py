@@ -88,6 +88,18 @@ def main_process() -> bool:
     return is_main()
 
 
+def evaluate_before(out, model, eval_fn, skip: bool) -> None:
+    """Rank 0 evaluates the untrained model and writes ``eval_before.json`` (unless ``skip``)."""
+    import json
+
+    if skip or not main_process():
+        return
+    before = eval_fn(model)
+    print("before training: " + json.dumps(before))
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "eval_before.json").write_text(json.dumps(before, indent=1))
+
+
 def finish_run(out, metrics: dict, metric: str) -> None:
     """Rank 0 writes the after-training evaluation and the curves, then the process group is left."""
     import json

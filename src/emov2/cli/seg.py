@@ -15,6 +15,7 @@ import torch
 
 from ._dense import (
     add_train_flags,
+    evaluate_before,
     finish_run,
     main_process,
     make_loader,
@@ -106,11 +107,7 @@ def run_train(args: argparse.Namespace) -> int:
         return evaluate_segmenter(m, val_ds, args.eval_limit) if main_process() else {}
 
     out = Path(args.out)
-    if not args.no_eval_before and main_process():
-        before = eval_fn(model)
-        print("before training: " + json.dumps(before))
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "eval_before.json").write_text(json.dumps(before, indent=1))
+    evaluate_before(out, model, eval_fn, skip=args.no_eval_before)
     opt = build_adamw(model, recipe["lr"], recipe["weight_decay"], recipe["head_lr_mult"], ("decode_head", "aux_head"))
     sched = warmup_constant_cosine(iters, min(recipe["warmup"], iters // 5), recipe["warmup_factor"],
                                    recipe["constant_until"])

@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .capture import capturing_for_export, exporting
 from .pwconv import PointwiseConv2d
 
 __all__ = ["AttentionMode", "WindowAttention", "window_index"]
@@ -65,6 +66,17 @@ def window_index(h: int, w: int, window: int, parts: tuple[bool, ...], device: t
     return torch.cat(gathers), torch.cat(scatters)
 
 
+def _to_windows(t: torch.Tensor, b: int, n1: int, n2: int, win: int, remote: bool) -> torch.Tensor:
+    """Tokens (B, H*W, C) of a map tiled by ``n1 x n2`` windows -> (B*n1*n2, win*win, C), the order of
+    :func:`window_index`: remote window (i, j) holds pixels (row*n1 + i, col*n2 + j), close ones (i*win + row, ...)."""
+    c = t.shape[-1]
+    if remote:
+        t = t.view(b, win, n1, win, n2, c).permute(0, 2, 4, 1, 3, 5)
+    else:
+        t = t.view(b, n1, win, n2, win, c).permute(0, 1, 3, 2, 4, 5)
+    return t.reshape(b * n1 * n2, win * win, c)
+
+
 def _mod(t: torch.Tensor, d) -> torch.Tensor:
     """``t % d`` for non-negative ``t``, written with floor division (ONNX export has no remainder by a symbol)."""
     return t - (t // d) * d
@@ -106,6 +118,8 @@ class WindowAttention(nn.Module):
         self.qk = PointwiseConv2d(dim, 2 * dim, bias=qkv_bias)
         self.v = PointwiseConv2d(dim, dim_out, bias=qkv_bias)
         self.act = act_layer()
+        # How windows are cut from an exactly tiled map: "auto" (permute on GPU, gathers on CPU), "permute", "gather".
+        self.window_cut = "auto"
 
     def extra_repr(self) -> str:
         return f"mode={self.mode.value}, heads={self.num_heads}, window={self.window_size}"
@@ -126,6 +140,8 @@ class WindowAttention(nn.Module):
         """Tokens (B, HW, 2C) and (B, HW, M) -> (B, HW, M), attending in the windows of every partition at once."""
         b, heads, win = qk_t.shape[0], self.num_heads, self.window_size
         parts = self._parts(h, w)
+        if self._cut_by_permute(x, h, w):
+            return self._attend_windows_permuted(qk_t, v_t, h, w, parts)
         gather, scatter = _cached_window_index(h, w, win, parts, x.device)
         if _symbolic_shapes() or h % win or w % win:
             # Padded positions read one extra token: what a zero pixel projects to (the zero-padded map projected),
@@ -141,6 +157,34 @@ class WindowAttention(nn.Module):
         if len(parts) == 2:
             return o.view(b, 2, -1, o.shape[-1]).sum(1)
         return o * 2 if self.mode is AttentionMode.SPANNING else o  # one window: remote + close = 2 x attention
+
+    def _cut_by_permute(self, x: torch.Tensor, h, w) -> bool:
+        """Whether to cut windows by reshape/permute rather than gathers: on GPU (strided copies beat gather kernels,
+        their backward needs no atomics, and torch.compile fuses them) when the map needs no padding."""
+        if _symbolic_shapes() or h % self.window_size or w % self.window_size:
+            return False
+        return x.is_cuda if self.window_cut == "auto" else self.window_cut == "permute"
+
+    def _attend_windows_permuted(self, qk_t: torch.Tensor, v_t: torch.Tensor, h: int, w: int,
+                                 parts: tuple[bool, ...]) -> torch.Tensor:
+        """As :meth:`_attend_windows` for maps tiled exactly by windows: each partition's windows are cut by a
+        reshape/permute copy and attended on their own; results go back through the inverse permutes and add up."""
+        b, heads, win = qk_t.shape[0], self.num_heads, self.window_size
+        n1, n2, area = h // win, w // win, win * win
+        out = None
+        for remote in parts:
+            qk_w = _to_windows(qk_t, b, n1, n2, win, remote)  # (B*n1*n2, L, 2C)
+            v_w = _to_windows(v_t, b, n1, n2, win, remote)  # (B*n1*n2, L, M)
+            q, k = qk_w.view(-1, area, 2, heads, self.dim_head).permute(2, 0, 3, 1, 4)  # (B*n, heads, L, D)
+            o = _attend(q, k, v_w.view(-1, area, heads, self.dim_head_v).transpose(1, 2))
+            o = o.transpose(1, 2).reshape(b, n1, n2, win, win, -1)  # (B, n1, n2, row, col, M)
+            if remote:  # pixel (row*n1 + i, col*n2 + j)
+                o = o.permute(0, 3, 1, 4, 2, 5)  # (B, row, n1, col, n2, M)
+            else:  # pixel (i*win + row, j*win + col)
+                o = o.permute(0, 1, 3, 2, 4, 5)  # (B, n1, row, n2, col, M)
+            # the first partition is copied to row-major pixels; the next adds into that layout (one kernel)
+            out = o.reshape(b, h * w, -1) if out is None else (out.view(o.shape) + o).view(b, h * w, -1)
+        return out * 2 if len(parts) == 1 and self.mode is AttentionMode.SPANNING else out
 
     def _attend_one_window(self, x: torch.Tensor, qk_t: torch.Tensor, v_t: torch.Tensor, n_pad: int) -> torch.Tensor:
         """The whole map in one window padded with ``n_pad`` tokens: (B, L, 2C), (B, L, M) -> (B, L, M).
@@ -179,7 +223,7 @@ class WindowAttention(nn.Module):
 
 def _symbolic_shapes() -> bool:
     """True while a graph is captured for export (sizes may be symbolic: no shape-dependent Python branches)."""
-    return torch.compiler.is_exporting() or torch.jit.is_tracing() or torch.onnx.is_in_onnx_export()
+    return capturing_for_export()
 
 
 _INDEX_CACHE: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
@@ -188,7 +232,7 @@ _INDEX_CACHE: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
 def _cached_window_index(h, w, window: int, parts: tuple[bool, ...], device: torch.device):
     """``window_index`` memoised per shape; computed in-graph under ``torch.export``/``torch.compile`` (symbolic
     sizes), a constant in TorchScript traces (whose sizes are concrete)."""
-    if torch.compiler.is_exporting() or torch.compiler.is_compiling():
+    if exporting() or torch.compiler.is_compiling():
         return window_index(h, w, window, parts, device)
     key = (int(h), int(w), window, parts, device)
     if key not in _INDEX_CACHE:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .capture import capturing_for_export
+
 __all__ = ["DepthwiseConv2d", "tap_index"]
 
 MAX_MATMUL_PIXELS = 16  # maps up to 4x4: measured faster as a matmul (forward + backward) than the CPU kernels
@@ -39,7 +41,7 @@ class DepthwiseConv2d(nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         # Exported graphs keep the plain convolution: symbolic sizes cannot pick a path, and mobile delegates want
         # a conv with constant weights.
-        if torch.jit.is_tracing() or torch.onnx.is_in_onnx_export() or torch.compiler.is_exporting():
+        if capturing_for_export():
             return super().forward(x)
         h, w = x.shape[-2:]
         c = self.in_channels

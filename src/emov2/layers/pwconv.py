@@ -12,6 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .capture import capturing_for_export
+
 __all__ = ["PointwiseConv2d"]
 
 
@@ -25,7 +27,7 @@ class PointwiseConv2d(nn.Conv2d):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         tokens = x.permute(0, 2, 3, 1)  # (B, H, W, C): contiguous exactly when x is channels-last
-        if tokens.is_contiguous() and not (torch.jit.is_tracing() or torch.compiler.is_exporting()):
+        if tokens.is_contiguous() and not capturing_for_export():
             weight = self.weight.view(self.out_channels, self.in_channels)
             return F.linear(tokens, weight, self.bias).permute(0, 3, 1, 2)  # channels-last (B, C_out, H, W)
         return super().forward(x)

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The GPU tables of docs/benchmarks.md in one call on a lent GPU machine (about 8 minutes on an H100):
+# parity of every CUDA path, bf16 inference (eager channels_last, then compiled), bf16 training, and a profile.
+#
+# Needs: the official EMOv2 code in .official/ (git-ignored, never committed; official_env.py exposes
+# `official`), and, where the machine's timm is older, a timm wheel in .whl/. Results: $OUT/gpu.log and
+# $OUT/gpu_results.tar.gz (bench CSV/JSON/PNG per table, the profile), refreshed after every stage.
+set -u
+OUT=${OUT:-out/gpu}
+mkdir -p "$OUT"
+RES=/tmp/gpu_results
+mkdir -p "$RES"
+if ls .whl/*.whl >/dev/null 2>&1; then
+  python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target /tmp/site .whl/*.whl
+  export PYTHONPATH=/tmp/site
+fi
+export PYTHONPATH=src:${PYTHONPATH:-} PYTHONUNBUFFERED=1
+OFFICIAL=(--extra-path .official
+  --extra-model official_emov2_5m=official_env:official.EMO2_5M_k5_hybrid@79.4
+  --extra-model official_emov2_1m=official_env:official.EMO2_1M_k5_hybrid@72.3)
+BENCH="python3 -m emov2.cli.main bench --device cuda --precision bf16 --channels-last --no-eager"
+pack() { tar -czf "$OUT/gpu_results.tar.gz" -C "$RES" . 2>/dev/null; }
+stage() {  # stage NAME SECONDS COMMAND...
+  local name=$1 limit=$2; shift 2
+  echo "=== $name ($(date -u +%H:%M:%S))"
+  timeout "$limit" "$@" 2>&1 | tee "$RES/$name.log" | grep -v "repetition .* done"
+  echo "=== $name exit ${PIPESTATUS[0]}"
+  pack
+}
+{
+  nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.max.sm --format=csv
+  python3 -c "import torch, timm; print('torch', torch.__version__, 'cuda', torch.version.cuda, 'timm', timm.__version__)"
+  stage parity 120 python3 docs/gpu_check.py
+  stage infer 180 $BENCH --models emov2_5m,emov2_5m+fused,edgenext_small,mobilenetv3_large_100,emov2_1m+fused \
+    "${OFFICIAL[@]}" --batch-size 256 --warmup 5 --reps 15 --iters 10 --out "$RES/infer"
+  stage train 150 $BENCH --mode train --models emov2_5m,edgenext_small,emov2_1m \
+    "${OFFICIAL[@]}" --batch-size 128 --warmup 3 --reps 10 --iters 5 --out "$RES/train"
+  stage compiled 240 python3 -m emov2.cli.main bench --device cuda --precision bf16 --channels-last --no-eager \
+    --compile --models emov2_5m+fused,edgenext_small --extra-path .official \
+    --extra-model official_emov2_5m=official_env:official.EMO2_5M_k5_hybrid@79.4 \
+    --batch-size 256 --warmup 5 --reps 15 --iters 10 --out "$RES/compiled"
+  stage profile 60 python3 docs/gpu_profile.py --out "$RES/profile.txt"
+  stage parity_compiled 90 python3 docs/gpu_check.py --models emov2_5m --compile
+} 2>&1 | tee "$OUT/gpu.log"

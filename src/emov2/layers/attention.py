@@ -9,7 +9,9 @@ Implementation: the projected maps are flattened to tokens and cut into the wind
 ``index_select`` (indices from :func:`window_index`, cached per shape); one batched attention runs over all windows;
 a second ``index_select`` puts each partition's result back per pixel and the partitions are summed. No tensor has
 more than 5 dimensions and no Python branch depends on the map size while exporting, so the same code exports to
-ONNX with symbolic height/width, ExecuTorch/XNNPACK and Core ML.
+ONNX with symbolic height/width, ExecuTorch/XNNPACK and Core ML. On GPU, maps that the windows tile exactly are cut
+by reshape/permute copies instead (``window_cut``): gather kernels were the largest avoidable cost on an H100, their
+backward needs atomics, and ``torch.compile`` fuses permutes into neighbouring kernels.
 """
 
 from __future__ import annotations

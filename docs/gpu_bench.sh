@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU tables of docs/benchmarks.md in one call on a lent GPU machine (about 8 minutes on an H100):
+# The GPU tables of docs/benchmarks.md in one call on a lent GPU machine (about 5 minutes on an H100):
 # parity of every CUDA path, bf16 inference (eager channels_last, then compiled), bf16 training, and a profile.
 #
 # Needs: the official EMOv2 code in .official/ (git-ignored, never committed; official_env.py exposes

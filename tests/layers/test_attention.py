@@ -111,10 +111,10 @@ def test_sdpa_path_matches_matmul_path(with_bias):
 
 
 @pytest.mark.parametrize("mode", list(AttentionMode))
-@pytest.mark.parametrize("hw,window", [((8, 12), 4), ((14, 14), 7), ((4, 4), 4)])
+@pytest.mark.parametrize("hw,window", [((8, 12), 4), ((14, 14), 7), ((4, 4), 4), ((10, 13), 4), ((9, 7), 3)])
 def test_permute_cut_matches_gather_cut(mode, hw, window):
     """The GPU window cut (reshape/permute, forced here on CPU) equals the gather cut and the naive reference,
-    values and gradients, on maps the windows tile exactly."""
+    values and gradients, on tiled and padded maps."""
     torch.manual_seed(2)
     attn = WindowAttention(16, 32, mode=mode, dim_head=8, window_size=window).double()
     x = torch.randn(2, 16, *hw, dtype=torch.float64, requires_grad=True)

@@ -9,9 +9,10 @@ Implementation: the projected maps are flattened to tokens and cut into the wind
 ``index_select`` (indices from :func:`window_index`, cached per shape); one batched attention runs over all windows;
 a second ``index_select`` puts each partition's result back per pixel and the partitions are summed. No tensor has
 more than 5 dimensions and no Python branch depends on the map size while exporting, so the same code exports to
-ONNX with symbolic height/width, ExecuTorch/XNNPACK and Core ML. On GPU, maps that the windows tile exactly are cut
-by reshape/permute copies instead (``window_cut``): gather kernels were the largest avoidable cost on an H100, their
-backward needs atomics, and ``torch.compile`` fuses permutes into neighbouring kernels.
+ONNX with symbolic height/width, ExecuTorch/XNNPACK and Core ML. On GPU, outside export, windows are cut by
+reshape/permute copies instead (``window_cut``; an unaligned map is first padded with the zero-pixel projection):
+gather kernels were the largest avoidable cost on an H100, their backward needs atomics, and ``torch.compile`` fuses
+permutes into neighbouring kernels.
 """
 
 from __future__ import annotations
@@ -79,6 +80,14 @@ def _to_windows(t: torch.Tensor, b: int, n1: int, n2: int, win: int, remote: boo
     return t.reshape(b * n1 * n2, win * win, c)
 
 
+def _pad_tokens(t: torch.Tensor, h: int, w: int, hp: int, wp: int, fill: torch.Tensor) -> torch.Tensor:
+    """Tokens (B, h*w, C) -> (B, hp*wp, C), the map padded on the right and bottom with the token ``fill`` (C,)."""
+    b, _, c = t.shape
+    fill = fill.view(1, 1, 1, c)
+    t = torch.cat([t.view(b, h, w, c), fill.expand(b, h, wp - w, c)], dim=2)
+    return torch.cat([t, fill.expand(b, hp - h, wp, c)], dim=1).view(b, hp * wp, c)
+
+
 def _mod(t: torch.Tensor, d) -> torch.Tensor:
     """``t % d`` for non-negative ``t``, written with floor division (ONNX export has no remainder by a symbol)."""
     return t - (t // d) * d
@@ -143,7 +152,7 @@ class WindowAttention(nn.Module):
         b, heads, win = qk_t.shape[0], self.num_heads, self.window_size
         parts = self._parts(h, w)
         if self._cut_by_permute(x, h, w):
-            return self._attend_windows_permuted(qk_t, v_t, h, w, parts)
+            return self._attend_windows_permuted(x, qk_t, v_t, h, w, parts)
         gather, scatter = _cached_window_index(h, w, win, parts, x.device)
         if _symbolic_shapes() or h % win or w % win:
             # Padded positions read one extra token: what a zero pixel projects to (the zero-padded map projected),
@@ -162,17 +171,22 @@ class WindowAttention(nn.Module):
 
     def _cut_by_permute(self, x: torch.Tensor, h, w) -> bool:
         """Whether to cut windows by reshape/permute rather than gathers: on GPU (strided copies beat gather kernels,
-        their backward needs no atomics, and torch.compile fuses them) when the map needs no padding."""
-        if _symbolic_shapes() or h % self.window_size or w % self.window_size:
+        their backward needs no atomics, and torch.compile fuses them), never while exporting."""
+        if _symbolic_shapes():
             return False
         return x.is_cuda if self.window_cut == "auto" else self.window_cut == "permute"
 
-    def _attend_windows_permuted(self, qk_t: torch.Tensor, v_t: torch.Tensor, h: int, w: int,
+    def _attend_windows_permuted(self, x: torch.Tensor, qk_t: torch.Tensor, v_t: torch.Tensor, h: int, w: int,
                                  parts: tuple[bool, ...]) -> torch.Tensor:
-        """As :meth:`_attend_windows` for maps tiled exactly by windows: each partition's windows are cut by a
-        reshape/permute copy and attended on their own; results go back through the inverse permutes and add up."""
+        """As :meth:`_attend_windows`, cutting windows by reshape/permute copies: the token map is first padded
+        on the right/bottom with the zero-pixel projection; each partition's windows are attended on their own and
+        go back through the inverse permutes, adding up; the padding is cropped at the end."""
         b, heads, win = qk_t.shape[0], self.num_heads, self.window_size
-        n1, n2, area = h // win, w // win, win * win
+        n1, n2, area = -(-h // win), -(-w // win), win * win
+        hp, wp = n1 * win, n2 * win
+        if (hp, wp) != (h, w):
+            q_pad, v_pad = self._project_zero(x)
+            qk_t, v_t = _pad_tokens(qk_t, h, w, hp, wp, q_pad), _pad_tokens(v_t, h, w, hp, wp, v_pad)
         out = None
         for remote in parts:
             qk_w = _to_windows(qk_t, b, n1, n2, win, remote)  # (B*n1*n2, L, 2C)
@@ -185,7 +199,9 @@ class WindowAttention(nn.Module):
             else:  # pixel (i*win + row, j*win + col)
                 o = o.permute(0, 1, 3, 2, 4, 5)  # (B, n1, row, n2, col, M)
             # the first partition is copied to row-major pixels; the next adds into that layout (one kernel)
-            out = o.reshape(b, h * w, -1) if out is None else (out.view(o.shape) + o).view(b, h * w, -1)
+            out = o.reshape(b, hp * wp, -1) if out is None else (out.view(o.shape) + o).view(b, hp * wp, -1)
+        if (hp, wp) != (h, w):
+            out = out.view(b, hp, wp, -1)[:, :h, :w].reshape(b, h * w, -1)
         return out * 2 if len(parts) == 1 and self.mode is AttentionMode.SPANNING else out
 
     def _attend_one_window(self, x: torch.Tensor, qk_t: torch.Tensor, v_t: torch.Tensor, n_pad: int) -> torch.Tensor:

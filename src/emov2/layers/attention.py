@@ -129,7 +129,7 @@ class WindowAttention(nn.Module):
         self.qk = PointwiseConv2d(dim, 2 * dim, bias=qkv_bias)
         self.v = PointwiseConv2d(dim, dim_out, bias=qkv_bias)
         self.act = act_layer()
-        # How windows are cut from an exactly tiled map: "auto" (permute on GPU, gathers on CPU), "permute", "gather".
+        # How windows are cut outside export: "auto" (permute on GPU, gathers on CPU), "permute" or "gather".
         self.window_cut = "auto"
 
     def extra_repr(self) -> str:
@@ -141,7 +141,7 @@ class WindowAttention(nn.Module):
         qk = self.qk(x)  # (B, 2C, H, W)
         v = self.act(self.v(x))  # (B, M, H, W)
         qk_t, v_t = qk.flatten(2).transpose(1, 2), v.flatten(2).transpose(1, 2)  # (B, HW, 2C), (B, HW, M)
-        if win <= 0 or (not _symbolic_shapes() and h <= win and w <= win):
+        if win <= 0 or (not capturing_for_export() and h <= win and w <= win):
             o = self._attend_one_window(x, qk_t, v_t, 0 if win <= 0 else win * win - h * w)
         else:
             o = self._attend_windows(x, qk_t, v_t, h, w)
@@ -154,7 +154,7 @@ class WindowAttention(nn.Module):
         if self._cut_by_permute(x, h, w):
             return self._attend_windows_permuted(x, qk_t, v_t, h, w, parts)
         gather, scatter = _cached_window_index(h, w, win, parts, x.device)
-        if _symbolic_shapes() or h % win or w % win:
+        if capturing_for_export() or h % win or w % win:
             # Padded positions read one extra token: what a zero pixel projects to (the zero-padded map projected),
             # so the 1x1 convs never run on padding.
             q_pad, v_pad = self._project_zero(x)
@@ -172,7 +172,7 @@ class WindowAttention(nn.Module):
     def _cut_by_permute(self, x: torch.Tensor, h, w) -> bool:
         """Whether to cut windows by reshape/permute rather than gathers: on GPU (strided copies beat gather kernels,
         their backward needs no atomics, and torch.compile fuses them), never while exporting."""
-        if _symbolic_shapes():
+        if capturing_for_export():
             return False
         return x.is_cuda if self.window_cut == "auto" else self.window_cut == "permute"
 
@@ -233,15 +233,10 @@ class WindowAttention(nn.Module):
     def _parts(self, h: int, w: int) -> tuple[bool, ...]:
         """Partitions to attend in: (remote, close) for spanning, unless one window covers the map."""
         if self.mode is AttentionMode.SPANNING:
-            if _symbolic_shapes() or h > self.window_size or w > self.window_size:
+            if capturing_for_export() or h > self.window_size or w > self.window_size:
                 return (True, False)
             return (False,)  # a single window: remote == close, attend once and double
         return (self.mode is AttentionMode.REMOTE,)
-
-
-def _symbolic_shapes() -> bool:
-    """True while a graph is captured for export (sizes may be symbolic: no shape-dependent Python branches)."""
-    return capturing_for_export()
 
 
 _INDEX_CACHE: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}

@@ -88,9 +88,9 @@ def _fashion_mnist(args) -> int:
         model = fuse(model).eval()
     out = Path(args.out or f"{args.model}_fmnist")
     norm = {}
-    if args.checkpoint and Path(args.checkpoint).with_suffix(".json").is_file():  # the trainer's normalisation
-        from ..train.checkpoint import read_sidecar
+    from ..train.checkpoint import has_sidecar, read_sidecar
 
+    if args.checkpoint and has_sidecar(args.checkpoint):  # the trainer's normalisation
         info = read_sidecar(args.checkpoint)
         norm = {k: float(info[k][0]) for k in ("mean", "std") if k in info}
     result = int8_accuracy(model, out, name=args.model, img_size=args.img_size, root=args.fashion_mnist,

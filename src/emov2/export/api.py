@@ -42,8 +42,9 @@ def load_model(name: str, checkpoint: str | os.PathLike | None = None, num_class
     """
     from ..benchmark.models import fuse
     from ..models import VARIANTS, create_model
+    from ..train.checkpoint import has_sidecar
 
-    if name in VARIANTS and checkpoint is not None and _has_training_sidecar(checkpoint):
+    if name in VARIANTS and checkpoint is not None and has_sidecar(checkpoint):
         from ..train.inference import load_classifier
 
         model, info = load_classifier(checkpoint)
@@ -62,11 +63,6 @@ def load_model(name: str, checkpoint: str | os.PathLike | None = None, num_class
         model = timm.create_model(name, pretrained=False, checkpoint_path=str(checkpoint or ""), **kwargs)
     model.eval()
     return fuse(model).eval() if fused else model
-
-
-def _has_training_sidecar(checkpoint: str | os.PathLike) -> bool:
-    path = Path(checkpoint)
-    return path.suffix == ".safetensors" and path.with_suffix(".json").is_file()
 
 
 def _check_inputs(img_size: int, dynamic_batch: bool, dynamic_hw: bool) -> dict[str, torch.Tensor]:

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .capture import capturing_for_export, exporting
+from .index_cache import cached_index
 from .pwconv import PointwiseConv2d
 
 __all__ = ["AttentionMode", "WindowAttention", "window_index"]
@@ -239,25 +240,13 @@ class WindowAttention(nn.Module):
         return (self.mode is AttentionMode.REMOTE,)
 
 
-_INDEX_CACHE: dict[tuple, tuple[torch.Tensor, torch.Tensor]] = {}
-
-
 def _cached_window_index(h, w, window: int, parts: tuple[bool, ...], device: torch.device):
     """``window_index`` memoised per shape; computed in-graph under ``torch.export``/``torch.compile`` (symbolic
     sizes), a constant in TorchScript traces (whose sizes are concrete)."""
-    if exporting() or torch.compiler.is_compiling():
+    if exporting() or torch.compiler.is_compiling():  # sizes may be symbolic: no int() on them
         return window_index(h, w, window, parts, device)
-    key = (int(h), int(w), window, parts, device)
-    if key not in _INDEX_CACHE:
-        if len(_INDEX_CACHE) > 256:
-            _INDEX_CACHE.clear()
-        tracing_state = torch._C._get_tracing_state()  # not recorded by a TorchScript trace: a constant there
-        torch._C._set_tracing_state(None)
-        try:
-            _INDEX_CACHE[key] = window_index(*key[:2], window, parts, device)
-        finally:
-            torch._C._set_tracing_state(tracing_state)
-    return _INDEX_CACHE[key]
+    return cached_index(("window", int(h), int(w), window, parts, device),
+                        lambda: window_index(int(h), int(w), window, parts, device))
 
 
 def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor | None = None, *,

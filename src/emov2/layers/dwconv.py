@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from .capture import capturing_for_export
+from .index_cache import cached_index
 
 __all__ = ["DepthwiseConv2d", "tap_index"]
 
@@ -32,7 +33,9 @@ def tap_index(h: int, w: int, kernel: int, stride: int, padding: int) -> tuple[t
     return torch.where(inside, ky * kernel + kx, kernel * kernel), ho, wo
 
 
-_INDEX_CACHE: dict[tuple, tuple[torch.Tensor, int, int]] = {}
+def _tap_index_on(device: torch.device, *args: int) -> tuple[torch.Tensor, int, int]:
+    index, ho, wo = tap_index(*args)
+    return index.to(device), ho, wo
 
 
 class DepthwiseConv2d(nn.Conv2d):
@@ -50,11 +53,9 @@ class DepthwiseConv2d(nn.Conv2d):
         if h * w > MAX_MATMUL_PIXELS or not (square and plain and self.padding[0] == self.padding[1]):
             return super().forward(x)
         k = self.kernel_size[0]
-        key = (h, w, k, self.stride[0], self.padding[0], x.device)
-        if key not in _INDEX_CACHE:
-            index, ho, wo = tap_index(h, w, k, self.stride[0], self.padding[0])
-            _INDEX_CACHE[key] = (index.to(x.device), ho, wo)
-        index, ho, wo = _INDEX_CACHE[key]
+        s, p = self.stride[0], self.padding[0]
+        index, ho, wo = cached_index(("dw_taps", h, w, k, s, p, x.device),
+                                     lambda: _tap_index_on(x.device, h, w, k, s, p))
         taps = torch.cat([self.weight.reshape(c, k * k), self.weight.new_zeros(c, 1)], dim=1)  # (C, k*k + 1)
         matrix = taps[:, index]  # (C, S_out, S_in)
         b = x.shape[0]

@@ -70,6 +70,12 @@ def save_best(state_dict: dict[str, torch.Tensor], path: str | os.PathLike, info
     os.replace(tmp, side)
 
 
+def has_sidecar(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a ``.safetensors`` checkpoint with the JSON sidecar :func:`save_best` writes."""
+    path = Path(path)
+    return path.suffix == ".safetensors" and path.with_suffix(".json").is_file()
+
+
 def read_sidecar(path: str | os.PathLike) -> dict:
     """The JSON sidecar of a ``.safetensors`` checkpoint (or what its metadata holds when the sidecar is gone)."""
     path = Path(path)

@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", default=None, help="output file (default: MODEL.<suffix>); a folder for --size-table")
     p.add_argument("--check", action="store_true",
                    help="compare the exported file's outputs with PyTorch on random and real images")
-    p.add_argument("--opset", type=int, default=18, help="ONNX opset (>= 17)")
+    p.add_argument("--opset", type=int, default=None, help="ONNX opset (>= 17; default 20, which has a Gelu op)")
     p.add_argument("--exporter", choices=("auto", "dynamo", "torchscript"), default="auto",
                    help="ONNX exporter: auto = dynamo, falling back to TorchScript if dynamo fails")
     p.add_argument("--quantize", choices=("fp16", "int8-dynamic", "int8-static"), default=None,

@@ -77,7 +77,7 @@ def _check_inputs(img_size: int, dynamic_batch: bool, dynamic_hw: bool) -> dict[
 
 def export_model(
     model: nn.Module, fmt: str, path: str | os.PathLike, *, img_size: int = 224, dynamic_batch: bool = False,
-    dynamic_hw: bool = False, check: bool = False, opset: int = 18, exporter: str = "auto",
+    dynamic_hw: bool = False, check: bool = False, opset: int | None = None, exporter: str = "auto",
     quantize: str | None = None, calibration=None,
 ) -> ExportResult:
     if fmt not in FORMATS:

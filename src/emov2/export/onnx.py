@@ -14,7 +14,7 @@ from torch import nn
 
 __all__ = ["DEFAULT_OPSET", "export_onnx"]
 
-DEFAULT_OPSET = 18
+DEFAULT_OPSET = 20  # opset 20 has Gelu: one ONNX Runtime kernel instead of Div/Erf/Add/Mul/Mul
 INPUT_NAME, OUTPUT_NAME = "input", "logits"
 
 
@@ -58,18 +58,19 @@ def export_onnx(
     batch: int = 1,
     dynamic_batch: bool = False,
     dynamic_hw: bool = False,
-    opset: int = DEFAULT_OPSET,
+    opset: int | None = None,
     exporter: str = "auto",
 ) -> str:
     """Write ``model`` (eval mode, CPU, fp32) as ONNX; returns the exporter used (``dynamo`` / ``torchscript``).
 
-    ``model`` may also be a ``torch.export`` program (see :func:`emov2.export.export_program`), converted as is.
+    ``opset`` defaults to :data:`DEFAULT_OPSET`. ``model`` may also be a ``torch.export`` program (see :func:`emov2.export.export_program`), converted as is.
 
     ``exporter="auto"`` tries dynamo and falls back to TorchScript if dynamo raises. ``dynamic_hw`` needs the
     dynamo exporter, which computes the window attention's indices and padding in-graph from the symbolic sizes; a
     TorchScript trace holds them as constants for the traced size (wrong at other sizes), so it is never used for
     dynamic H/W.
     """
+    opset = DEFAULT_OPSET if opset is None else opset
     if opset < 17:
         raise ValueError(f"opset must be >= 17, got {opset}")
     if exporter not in ("auto", "dynamo", "torchscript"):

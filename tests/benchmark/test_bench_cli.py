@@ -11,7 +11,7 @@ from emov2.cli.main import main
 def test_bench_infer_writes_outputs(tmp_path, capsys):
     rc = main(["bench", "--models", "emov2_1m,mobilenetv3_small_100", "--img-size", "32", "--reps", "2",
                "--iters", "1", "--warmup", "1", "--channels-last", "--onnxruntime", "--onnx-exporter", "torchscript",
-               "--threads", "1", "--out", str(tmp_path)])
+               "--threads", "1", "--profile", "3", "--out", str(tmp_path)])
     assert rc == 0
     out = capsys.readouterr().out
     assert "| emov2_1m | onnxruntime |" in out and "| mobilenetv3_small_100 | channels_last |" in out
@@ -24,6 +24,10 @@ def test_bench_infer_writes_outputs(tmp_path, capsys):
     assert float(rows[0]["top1"]) == 72.3
     data = json.loads((tmp_path / "bench.json").read_text())
     assert len(data["rows"]) == 6 and data["meta"]["torch"] and data["meta"]["config"]["img_size"] == 32
+    for r in data["rows"]:  # --profile 3: each runner's three most expensive operators, ranked
+        shares = [op["share"] for op in r["top_ops"]]
+        assert len(shares) == 3 and shares == sorted(shares, reverse=True) and 0 < sum(shares) <= 1 + 1e-9
+    assert "### emov2_1m [onnxruntime]: where the time goes" in out and "| `Conv` |" in out
     png = (tmp_path / "bench.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
 

@@ -6,7 +6,7 @@ import csv
 import json
 from pathlib import Path
 
-__all__ = ["COLUMNS", "markdown_table", "plot_accuracy_latency", "write_csv", "write_json"]
+__all__ = ["COLUMNS", "markdown_table", "plot_accuracy_latency", "profile_tables", "write_csv", "write_json"]
 
 COLUMNS = [
     "model", "config", "mode", "device", "precision", "batch", "img_size", "params_m", "macs_m", "top1",
@@ -36,6 +36,19 @@ def markdown_table(rows: list[dict]) -> str:
             f"{_fmt(r['p25_ms'])}-{_fmt(r['p75_ms'])} | {_fmt(r['img_per_s'], 1)} |"
         )
     return "\n".join(lines)
+
+
+def profile_tables(rows: list[dict]) -> str:
+    """One markdown table per profiled row: operator, ms per step, share of all operators' self time."""
+    parts = []
+    for r in rows:
+        if not r.get("top_ops"):
+            continue
+        lines = [f"### {r['model']} [{r['config']}]: where the time goes", "",
+                 "| operator | ms per step | share |", "|---|---:|---:|"]
+        lines += [f"| `{op['op'][:70]}` | {op['ms_per_step']:.3f} | {op['share']:.1%} |" for op in r["top_ops"]]
+        parts.append("\n".join(lines))
+    return "\n\n".join(parts)
 
 
 def write_csv(rows: list[dict], path: str | Path) -> None:

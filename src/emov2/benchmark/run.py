@@ -11,6 +11,7 @@ from pathlib import Path
 import torch
 
 from .models import ModelSpec, build_model, has_package_fusion
+from .profiling import profile_step
 from .runners import make_infer, make_ort_infer, make_train
 from .timing import summarize, time_interleaved
 
@@ -36,9 +37,12 @@ class BenchConfig:
     num_classes: int = 1000
     work_dir: str | None = None  # where ONNX files go (a temporary folder when None)
     onnx_exporter: str = "auto"  # auto (dynamo, TorchScript fallback) | dynamo | torchscript
+    profile: int = 0  # after timing, the N most expensive operators of every runner (0: no profile)
     configs: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
+        if self.profile < 0:
+            raise ValueError(f"--profile must be >= 0, got {self.profile}")
         if self.mode not in ("infer", "train"):
             raise ValueError(f"mode must be infer or train, got {self.mode!r}")
         if self.precision not in ("fp32", "bf16", "fp16"):
@@ -133,6 +137,11 @@ def run_benchmark(cfg: BenchConfig, log=print) -> tuple[list[dict], dict]:
         log(f"timing {len(runners)} runners: {cfg.warmup} warm-up, {cfg.reps} interleaved reps x {cfg.iters} iters")
         samples = time_interleaved(runners, warmup=cfg.warmup, reps=cfg.reps, iters=cfg.iters, device=cfg.device,
                                    log=log)
+        profiles = {}
+        if cfg.profile:  # after all timing, so the profiler's overhead touches no sample
+            for key, step in runners.items():
+                log(f"profiling {key.replace('|', ' [')}]")
+                profiles[key] = [asdict(op) for op in profile_step(step, device=cfg.device, top=cfg.profile)]
     rows = []
     for spec in cfg.models:
         for config in cfg.configs:
@@ -151,4 +160,6 @@ def run_benchmark(cfg: BenchConfig, log=print) -> tuple[list[dict], dict]:
                 median_ms=round(stats["median"], 3), min_ms=round(stats["minimum"], 3),
                 img_per_s=round(cfg.batch_size / (stats["median"] / 1e3), 1), reps=stats["n"],
             ))
+            if key in profiles:
+                rows[-1]["top_ops"] = profiles[key]
     return rows, meta

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from torch import nn
 
-__all__ = ["DTYPES", "autocast", "make_infer", "make_ort_infer", "make_train", "prepare"]
+__all__ = ["DTYPES", "OrtStep", "autocast", "make_infer", "make_ort_infer", "make_train", "prepare"]
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -77,31 +78,54 @@ def make_train(
     return step
 
 
+class OrtStep:
+    """One ONNX Runtime inference of a fixed random input (a benchmark step); ``profile_totals`` reruns it in a second
+    session with ONNX Runtime's profiler on (it can only be turned on when a session is created)."""
+
+    def __init__(self, path: str | os.PathLike, *, batch: int, img_size: int, threads: int | None, device: str) -> None:
+        import onnxruntime as ort
+
+        self.path, self.threads = Path(path), threads
+        providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.startswith("cuda") else \
+            ["CPUExecutionProvider"]
+        self.providers = [p for p in providers if p in ort.get_available_providers()]
+        self.session = self._session()
+        self.feed = {self.session.get_inputs()[0].name: torch.randn(batch, 3, img_size, img_size).numpy()}
+
+    def _session(self, profile: bool = False):
+        import onnxruntime as ort
+
+        opts = ort.SessionOptions()
+        if self.threads:
+            opts.intra_op_num_threads = self.threads
+            opts.inter_op_num_threads = 1
+        # ONNX Runtime's workers spin after each run by default, which steals the cores from whatever the interleaved
+        # benchmark runs next (PyTorch eager ran 1.6x slower beside spinning sessions on 2 cores).
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if profile:
+            opts.enable_profiling = True
+            opts.profile_file_prefix = str(Path(tempfile.gettempdir()) / f"emov2-ort-profile-{os.getpid()}")
+        return ort.InferenceSession(str(self.path), opts, providers=self.providers)
+
+    def __call__(self):
+        return self.session.run(None, self.feed)
+
+    def profile_totals(self, steps: int) -> dict[str, float]:
+        """Self time (µs over ``steps`` runs after one warm-up run) per ONNX op type."""
+        from .profiling import ort_op_times
+
+        session = self._session(profile=True)
+        for _ in range(steps + 1):
+            session.run(None, self.feed)
+        return ort_op_times(session.end_profiling(), skip_runs=1)
+
+
 def make_ort_infer(
     model: nn.Module, *, batch: int, img_size: int, path: str | os.PathLike, threads: int | None = None,
     device: str = "cpu", exporter: str = "auto",
-) -> Callable[[], object]:
-    """Export ``model`` to ONNX at ``path`` (fp32, fixed shape) and return an ONNX Runtime session call."""
-    import onnxruntime as ort
-
+) -> OrtStep:
+    """Export ``model`` to ONNX at ``path`` (fp32, fixed shape) and return its ONNX Runtime step."""
     from ..export.onnx import export_onnx
 
     export_onnx(model.eval().cpu(), Path(path), img_size=img_size, batch=batch, exporter=exporter)
-    opts = ort.SessionOptions()
-    if threads:
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-    # ONNX Runtime's workers spin after each run by default, which steals the cores from whatever the interleaved
-    # benchmark runs next (PyTorch eager ran 1.6x slower beside spinning sessions on 2 cores).
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    providers = ["CUDAExecutionProvider", "CPUExecutionProvider"] if device.startswith("cuda") else \
-        ["CPUExecutionProvider"]
-    providers = [p for p in providers if p in ort.get_available_providers()]
-    session = ort.InferenceSession(str(path), opts, providers=providers)
-    name = session.get_inputs()[0].name
-    x = torch.randn(batch, 3, img_size, img_size).numpy()
-
-    def step():
-        return session.run(None, {name: x})
-
-    return step
+    return OrtStep(path, batch=batch, img_size=img_size, threads=threads, device=device)

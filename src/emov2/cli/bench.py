@@ -41,6 +41,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--reps", type=int, default=15, help="interleaved repetitions (samples per runner)")
     p.add_argument("--iters", type=int, default=2, help="calls averaged into one sample")
     p.add_argument("--num-classes", type=int, default=1000)
+    p.add_argument("--profile", type=int, default=0, metavar="N",
+                   help="after timing, print each runner's N most expensive operators by self time (torch.profiler; "
+                        "ONNX Runtime's profiler for --onnxruntime); the JSON rows get them as top_ops")
     p.add_argument("--out", default=None, metavar="DIR", help="write bench.csv, bench.json and bench.png here")
     p.set_defaults(func=run)
 
@@ -52,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
         parse_extra_model,
         parse_models,
         plot_accuracy_latency,
+        profile_tables,
         run_benchmark,
         write_csv,
         write_json,
@@ -77,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
         precision=args.precision, channels_last=args.channels_last, compile=args.compile,
         onnxruntime=args.onnxruntime, no_eager=args.no_eager, threads=args.threads, warmup=args.warmup,
         reps=args.reps, iters=args.iters, num_classes=args.num_classes, onnx_exporter=args.onnx_exporter,
+        profile=args.profile,
         work_dir=str(Path(args.out) / "onnx") if args.out and args.onnxruntime else None,
     )
     rows, meta = run_benchmark(cfg, log=lambda m: print(m, file=sys.stderr))
@@ -84,6 +89,8 @@ def run(args: argparse.Namespace) -> int:
           f"timm {meta['timm']} | {args.device} | {args.mode} | batch {args.batch_size} | {args.img_size}px | "
           f"{args.precision}\n")
     print(markdown_table(rows))
+    if args.profile:
+        print("\n" + profile_tables(rows))
     if args.out:
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)

@@ -63,7 +63,8 @@ def export_onnx(
 ) -> str:
     """Write ``model`` (eval mode, CPU, fp32) as ONNX; returns the exporter used (``dynamo`` / ``torchscript``).
 
-    ``opset`` defaults to :data:`DEFAULT_OPSET`. ``model`` may also be a ``torch.export`` program (see :func:`emov2.export.export_program`), converted as is.
+    ``opset`` defaults to :data:`DEFAULT_OPSET`. ``model`` may also be a ``torch.export`` program (see
+    :func:`emov2.export.export_program`), converted as is.
 
     ``exporter="auto"`` tries dynamo and falls back to TorchScript if dynamo raises. ``dynamic_hw`` needs the
     dynamo exporter, which computes the window attention's indices and padding in-graph from the symbolic sizes; a

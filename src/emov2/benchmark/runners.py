@@ -93,19 +93,10 @@ class OrtStep:
         self.feed = {self.session.get_inputs()[0].name: torch.randn(batch, 3, img_size, img_size).numpy()}
 
     def _session(self, profile: bool = False):
-        import onnxruntime as ort
+        from ..export.check import ort_session
 
-        opts = ort.SessionOptions()
-        if self.threads:
-            opts.intra_op_num_threads = self.threads
-            opts.inter_op_num_threads = 1
-        # ONNX Runtime's workers spin after each run by default, which steals the cores from whatever the interleaved
-        # benchmark runs next (PyTorch eager ran 1.6x slower beside spinning sessions on 2 cores).
-        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        if profile:
-            opts.enable_profiling = True
-            opts.profile_file_prefix = str(Path(tempfile.gettempdir()) / f"emov2-ort-profile-{os.getpid()}")
-        return ort.InferenceSession(str(self.path), opts, providers=self.providers)
+        prefix = str(Path(tempfile.gettempdir()) / f"emov2-ort-profile-{os.getpid()}") if profile else None
+        return ort_session(self.path, self.threads, providers=self.providers, profile_prefix=prefix)
 
     def __call__(self):
         return self.session.run(None, self.feed)

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from emov2.benchmark import runners
-from emov2.benchmark.profiling import OpTime, ort_op_times, profile_step, top_ops
+from emov2.benchmark.profiling import OpTime, ort_op_times, profile_step, self_times, top_ops
 
 
 def test_top_ops_ranks_and_shares():
@@ -61,3 +61,17 @@ def test_profile_tables_markdown():
 
     text = profile_tables(rows)
     assert "### m [eager]" in text and "| `aten::mm` | 1.500 | 75.0% |" in text and "[n]" not in text
+
+
+def test_gpu_self_times_count_kernels_once():
+    from types import SimpleNamespace
+
+    from torch.autograd import DeviceType
+
+    ev = lambda key, dev, cpu, gpu: SimpleNamespace(  # noqa: E731
+        key=key, device_type=dev, self_cpu_time_total=cpu, self_device_time_total=gpu)
+    events = [ev("aten::addmm", DeviceType.CPU, 40.0, 900.0),  # the CPU op also carries its kernel's device time
+              ev("sm90_gemm_kernel", DeviceType.CUDA, 0.0, 900.0),
+              ev("elementwise_kernel", DeviceType.CUDA, 0.0, 100.0)]
+    assert self_times(events, cuda=True) == {"sm90_gemm_kernel": 900.0, "elementwise_kernel": 100.0}
+    assert self_times(events, cuda=False) == {"aten::addmm": 40.0}

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["PROFILE_STEPS", "OpTime", "ort_op_times", "profile_step", "profile_torch", "top_ops"]
+__all__ = ["PROFILE_STEPS", "OpTime", "ort_op_times", "profile_step", "profile_torch", "self_times", "top_ops"]
 
 PROFILE_STEPS = 5
 
@@ -48,11 +48,22 @@ def profile_torch(step: Callable[[], object], *, device: str = "cpu", steps: int
             step()
         if cuda:
             torch.cuda.synchronize()
+    return self_times(prof.key_averages(), cuda=cuda)
+
+
+def self_times(events, *, cuda: bool) -> dict[str, float]:
+    """Self time per event key (µs): CPU time of CPU events, or on a GPU the device time of device events (kernels)
+    only, since a CPU operator also carries the device time of the kernels it launched and would count it twice."""
+    from torch.autograd import DeviceType
+
     totals: dict[str, float] = {}
-    for event in prof.key_averages():
-        t = event.self_device_time_total if cuda else event.self_cpu_time_total
+    for event in events:
+        if cuda:
+            t = event.self_device_time_total if event.device_type != DeviceType.CPU else 0
+        else:
+            t = event.self_cpu_time_total if event.device_type == DeviceType.CPU else 0
         if t > 0:
-            totals[event.key] = float(t)
+            totals[event.key] = totals.get(event.key, 0.0) + float(t)
     return totals
 
 

@@ -14,6 +14,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, safe_open, save_file
 from torch import nn
 
+from ..utils.files import CheckpointError, atomic_write, load_weights_only
 from .official import from_official, is_official
 
 __all__ = [
@@ -24,10 +25,6 @@ __all__ = [
     "read_metadata",
     "save_safetensors",
 ]
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be read or does not fit the model."""
 
 
 def read_metadata(path: str | os.PathLike) -> dict[str, str]:
@@ -51,11 +48,7 @@ def load_state_dict(path: str | os.PathLike, ema: bool = False) -> dict[str, tor
         except (SafetensorError, OSError) as e:
             raise CheckpointError(f"{path}: not a readable safetensors file ({e})") from None
     else:
-        try:
-            obj = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:  # unpickling errors come in many types
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise CheckpointError(f"{path}: not a loadable weights-only checkpoint ({first})") from None
+        obj = load_weights_only(path)
         sd = _pick_state_dict(obj, path, ema)
     return from_official(sd) if is_official(sd) else {k.removeprefix("module."): v for k, v in sd.items()}
 
@@ -130,8 +123,6 @@ def save_safetensors(
     sd: dict[str, torch.Tensor], path: str | os.PathLike, metadata: dict[str, str] | None = None
 ) -> None:
     """Write ``sd`` as safetensors atomically (temporary file in the same folder, then rename)."""
-    from ..utils.checkpoint import atomic_write
-
     tensors = {k: v.detach().contiguous().cpu() for k, v in sd.items()}
     meta = {k: str(v) for k, v in (metadata or {}).items()}
     atomic_write(path, lambda tmp: save_file(tensors, tmp, metadata=meta))

@@ -1,7 +1,9 @@
 """Training data for the generators: Fashion-MNIST (IDX files) or an image folder, and the optional VAE.
 
-Images come out as (C, S, S) float tensors in [-1, 1] with an integer class label. Latent mode encodes them
-with a local diffusers ``AutoencoderKL`` folder (never downloaded).
+Images come out as (C, S, S) float tensors in [-1, 1] with an integer class label. Fashion-MNIST is resized
+28 -> S px exactly as ``emov2 train`` resizes it for the classifier that scores the samples, so real and generated
+images share one geometry. Latent mode encodes images with a local diffusers ``AutoencoderKL`` folder (never
+downloaded).
 """
 
 from __future__ import annotations
@@ -10,10 +12,10 @@ import os
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch.utils.data import Dataset, TensorDataset
 
 from ..data.fashion_mnist import find_fashion_mnist, load_fashion_mnist
+from ..data.tensor_loader import resize_uint8
 
 __all__ = ["LatentCodec", "fashion_mnist", "image_folder", "load_dataset"]
 
@@ -23,15 +25,12 @@ def fashion_mnist(
 ) -> TensorDataset:
     """Fashion-MNIST as a TensorDataset of (1, size, size) images in [-1, 1] and labels.
 
-    28 px images are zero-padded (black border) to 32 and then resized if ``size != 32``.
+    The 28 px images are resized to ``size`` like ``emov2 train`` does (bilinear, antialiased, rounded to uint8).
     """
     images, labels = load_fashion_mnist(split, root)  # (N, 28, 28) uint8, (N,) int64
     if limit:
         images, labels = images[:limit], labels[:limit]
-    x = images.float().div(127.5).sub(1).unsqueeze(1)  # (N, 1, 28, 28) in [-1, 1]
-    x = F.pad(x, (2, 2, 2, 2), value=-1.0)
-    if size != 32:
-        x = F.interpolate(x, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    x = resize_uint8(images, size).float().div(127.5).sub(1).unsqueeze(1)  # (N, 1, size, size) in [-1, 1]
     return TensorDataset(x, labels)
 
 

@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from .data import LatentCodec, load_dataset
 from .diffusion import GaussianDiffusion, training_losses
 from .registry import create_generator
-from .sampling import generate, save_grid
+from .sampling import diffusion_from_config, generate, read_checkpoint, save_grid
 
 __all__ = ["TrainConfig", "train", "update_ema"]
 
@@ -48,6 +48,12 @@ class TrainConfig:
     amp: str = "none"  # none | bf16 | fp16
     class_dropout: float = 0.1
     learn_sigma: bool = True
+    # diffusion objective (GaussianDiffusion): chain length, noise schedule, prediction target, Min-SNR-γ weight
+    num_timesteps: int = 1000
+    schedule: str = "linear"  # linear (DiT) | cosine
+    prediction: str = "eps"  # eps (DiT) | v | x0
+    snr_gamma: float = 0.0  # 0: unweighted MSE (DiT)
+    warmup_steps: int = 0  # linear learning-rate warm-up from 0 over this many steps (DiT: 0, constant lr)
     limit: int | None = None  # use only the first N training images
     sample_every: int = 0
     sample_sampler: str = "ddim"
@@ -123,14 +129,14 @@ def train(cfg: TrainConfig) -> dict:
                       learn_sigma=cfg.learn_sigma, class_dropout_prob=cfg.class_dropout, **cfg.model_kwargs)
     model = create_generator(**model_args).to(device)
     ema = copy.deepcopy(model).requires_grad_(False).eval()
-    diffusion = GaussianDiffusion(learn_sigma=cfg.learn_sigma)
+    diffusion: GaussianDiffusion = diffusion_from_config(asdict(cfg))
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     scaler = torch.amp.GradScaler(device.type, enabled=cfg.amp == "fp16" and device.type == "cuda")
 
     step, history = 0, []
     resume = str(ckpt_dir / "last.pt") if cfg.resume == "auto" else cfg.resume
     if resume and Path(resume).exists():
-        ckpt = torch.load(resume, map_location="cpu", weights_only=False)
+        ckpt = read_checkpoint(resume)
         model.load_state_dict(ckpt["model"])
         ema.load_state_dict(ckpt["ema"])
         opt.load_state_dict(ckpt["opt"])
@@ -177,6 +183,9 @@ def train(cfg: TrainConfig) -> dict:
         terms = training_losses(diffusion, out, x, x_t, t, noise)
         loss = terms["loss"].mean()
         opt.zero_grad(set_to_none=True)
+        if cfg.warmup_steps:
+            for group in opt.param_groups:
+                group["lr"] = cfg.lr * min(1.0, (step + 1) / cfg.warmup_steps)
         scaler.scale(loss).backward()
         if cfg.grad_clip > 0:
             scaler.unscale_(opt)

@@ -1,5 +1,6 @@
-"""DiT's training objective: ε-MSE plus, with learned sigma, the variational bound term for the variance
-(the "hybrid" loss of Nichol & Dhariwal 2021, with the mean's gradient stopped in the bound).
+"""DiT's training objective: the MSE of the prediction target (ε for DiT; v or x_0 by choice, optionally
+Min-SNR-γ weighted) plus, with learned sigma, the variational bound term for the variance (the "hybrid" loss of
+Nichol & Dhariwal 2021, with the mean's gradient stopped in the bound).
 
 All terms are in bits per dimension for the bound, and a mean over pixels for the MSE; shapes (N,).
 """
@@ -57,17 +58,21 @@ def training_losses(
     diffusion: GaussianDiffusion, model_output: torch.Tensor, x_start: torch.Tensor, x_t: torch.Tensor,
     t: torch.Tensor, noise: torch.Tensor,
 ) -> dict[str, torch.Tensor]:
-    """Per-sample losses from one model call: ``loss`` = ``mse`` (+ ``vb`` with learned sigma), each (N,).
+    """Per-sample losses from one model call: ``loss`` = weight * ``mse`` (+ ``vb`` with learned sigma), each (N,).
 
-    The bound term sees the predicted noise detached, so it trains only the variance channels.
+    ``mse`` is the unweighted MSE of ``diffusion.target`` (ε, v or x_0); the weight is
+    ``diffusion.loss_weight(t)`` (1 unless Min-SNR is on). The bound term sees the predicted mean detached, so it
+    trains only the variance channels.
     """
     c = x_t.shape[1]
     model_output = model_output.float()
-    terms = {"mse": _mean_flat((noise - model_output[:, :c]) ** 2)}
+    target = diffusion.target(x_start.float(), t, noise.float())
+    terms = {"mse": _mean_flat((target - model_output[:, :c]) ** 2)}
+    weighted = diffusion.loss_weight(t) * terms["mse"]
     if diffusion.learn_sigma:
         frozen = torch.cat([model_output[:, :c].detach(), model_output[:, c:]], dim=1)
         terms["vb"] = vb_terms_bpd(diffusion, frozen, x_start, x_t, t)
-        terms["loss"] = terms["mse"] + terms["vb"]
+        terms["loss"] = weighted + terms["vb"]
     else:
-        terms["loss"] = terms["mse"]
+        terms["loss"] = weighted
     return terms

@@ -1,12 +1,24 @@
-"""Reference numbers for the FID-like metric: real train images vs real test images, same extractor."""
-import json, sys, torch
-torch.set_num_threads(1)
+"""The ceiling of the sample metrics: N real Fashion-MNIST *train* images, class-balanced, written as a sample
+batch in DiT's format (``arr_0`` uint8 (N, H, W, 3), ``labels``), so that ``emov2 gen eval --npz`` scores them
+exactly like generated samples (same extractor, same reference of real *test* images).
+
+    python docs/generation/real_baseline.py runs/real_train_1000.npz 1000 [SIZE]
+    emov2 gen eval --npz runs/real_train_1000.npz --classifier runs/clf/best.safetensors --num-real 5000
+"""
+import sys
+
+import numpy as np
+import torch
+
 from emov2.generation.data import fashion_mnist
-from emov2.generation.fid import ClassifierExtractor, evaluate_images
-ext = ClassifierExtractor.from_checkpoint(sys.argv[1])
-n_fake, n_real = int(sys.argv[2]), int(sys.argv[3])
-train = fashion_mnist(split="train", limit=n_fake).tensors
-test = fashion_mnist(split="test", limit=n_real).tensors
-res = evaluate_images(ext, train[0], train[1], test[0])
-res["what"] = f"{n_fake} real train images vs {n_real} real test images"
-print(json.dumps(res))
+from emov2.generation.npz import balanced_labels
+from emov2.generation.sampling import to_uint8
+
+out, n = sys.argv[1], int(sys.argv[2])
+size = int(sys.argv[3]) if len(sys.argv) > 3 else 32
+x, y = fashion_mnist(split="train", size=size).tensors
+labels = balanced_labels(n, 10)
+by_class = [torch.nonzero(y == k).flatten() for k in range(10)]
+index = [int(by_class[k][i // 10]) for i, k in enumerate(labels.tolist())]  # sample i: the (i // 10)-th of class i % 10
+np.savez(out, arr_0=to_uint8(x[index]).permute(0, 2, 3, 1).numpy(), labels=labels.numpy())
+print(f"wrote {n} real train images ({size} px) to {out}")

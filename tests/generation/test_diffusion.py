@@ -269,6 +269,13 @@ def test_per_sample_generators_make_samples_independent_of_the_batch(random_mode
     torch.testing.assert_close(whole[:1], first, rtol=1e-5, atol=1e-5)
 
 
+def test_config_rebuilds_the_same_diffusion():
+    d = GaussianDiffusion(num_timesteps=500, learn_sigma=False, schedule="cosine", prediction="x0", snr_gamma=3.0)
+    again = GaussianDiffusion(**d.config())
+    assert again.config() == d.config() and torch.equal(again.betas, d.betas)
+    assert not torch.equal(GaussianDiffusion(num_timesteps=500).betas, d.betas)
+
+
 def test_sampler_rejects_bad_input(random_model, diffusion):
     with pytest.raises(ValueError, match="steps"):
         sample(random_model, diffusion, torch.tensor([0]), steps=0)

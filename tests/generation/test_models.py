@@ -60,9 +60,30 @@ def test_block_param_formulas():
 def test_registry_and_top_level_export():
     assert emov2.create_generator is create_generator
     assert set(list_generators("d_emov2_*")) == {"d_emov2_s_2", "d_emov2_b_2", "d_emov2_l_2", "d_emov2_xl_2",
-                                                  "d_emov2_t_4"}
+                                                  "d_emov2_t_4", "d_emov2_fm"}
     with pytest.raises(ValueError, match="unknown generator"):
         create_generator("dit_q_2")
+
+
+def test_fashion_mnist_pair_is_matched_and_counted_by_hand():
+    """d_emov2_fm / dit_fm: one skeleton (width, depth, heads, patch), i2RMB vs transformer blocks.
+
+    1 channel, 10 classes (+ null), no learned sigma, 32 px / patch 4 = 64 tokens: patch p^2 C D + D,
+    t-embedder D^2 + 258 D, labels 11 D, positions 64 D, final adaLN 2 D^2 + 2 D and linear p^2 C D + p^2 C.
+    """
+    demo, dit = GENERATORS["d_emov2_fm"], GENERATORS["dit_fm"]
+    assert (demo.hidden_size, demo.depth, demo.num_heads, demo.patch_size) == \
+        (dit.hidden_size, dit.depth, dit.num_heads, dit.patch_size)
+    assert (demo.block, dit.block) == ("demo", "dit")
+    d, depth, p = demo.hidden_size, demo.depth, demo.patch_size
+    skeleton = (p * p * d + d) + (d * d + 258 * d) + 11 * d + 64 * d + (2 * d * d + 2 * d) + (p * p * d + p * p)
+    counts = {}
+    blocks_of = {"d_emov2_fm": 2 * d + depth * (13 * d * d + 119 * d), "dit_fm": depth * (18 * d * d + 15 * d)}
+    for name, blocks in blocks_of.items():
+        model = create_generator(name, in_channels=1, num_classes=10, learn_sigma=False)
+        counts[name] = sum(q.numel() for q in model.parameters())
+        assert counts[name] == skeleton + blocks
+    assert 0.75 < counts["d_emov2_fm"] / counts["dit_fm"] < 0.85  # the shared skeleton weighs more at D = 96
 
 
 @pytest.mark.parametrize("name", ["d_emov2_t_4", "dit_t_4"])

@@ -9,7 +9,7 @@ from emov2.export.executorch import executorch_available
 def test_export_onnx_cli(tmp_path, capsys):
     out = tmp_path / "m.onnx"
     rc = main(["export", "--model", "emov2_1m", "--format", "onnx", "--img-size", "64", "--dynamic-batch",
-               "--exporter", "torchscript", "--check", "--out", str(out)])
+               "--exporter", "torchscript", "--check", "--output", str(out)])
     assert rc == 0 and out.is_file()
     text = capsys.readouterr().out
     assert "parity real" in text and "parity random batch 3" in text
@@ -18,7 +18,7 @@ def test_export_onnx_cli(tmp_path, capsys):
 def test_export_onnx_int8_static_cli(tmp_path, capsys):
     out = tmp_path / "q.onnx"
     rc = main(["export", "--model", "emov2_1m", "--img-size", "64", "--exporter", "torchscript",
-               "--quantize", "int8-static", "--check", "--out", str(out)])
+               "--quantize", "int8-static", "--check", "--output", str(out)])
     assert rc == 0 and out.is_file() and not (tmp_path / "q.fp32.onnx").exists()
 
 
@@ -27,15 +27,15 @@ def test_export_onnx_int8_static_cli(tmp_path, capsys):
     (["--model", "emov2_1m", "--format", "pt2", "--quantize", "fp16"], "onnx only"),
     (["--model", "emov2_1m", "--format", "pte", "--dynamic-batch"], "static shapes"),
     (["--model", "nope_xyz"], "unknown model"),
-    (["--format", "onnx"], "--model is required"),
+    (["--format", "onnx"], "--model or --checkpoint is required"),
 ])
 def test_export_user_errors(argv, message, tmp_path, capsys):
-    assert main(["export", "--img-size", "32", "--out", str(tmp_path / "x.onnx")] + argv) == 2
+    assert main(["export", "--img-size", "32", "--output", str(tmp_path / "x.onnx")] + argv) == 2
     assert message in capsys.readouterr().err
 
 
 @pytest.mark.skipif(executorch_available() is None, reason="executorch is installed here")
 def test_pte_without_executorch_is_a_user_error(tmp_path, capsys):
     assert main(["export", "--model", "emov2_1m", "--format", "pte", "--img-size", "32",
-                 "--out", str(tmp_path / "m.pte")]) == 2
+                 "--output", str(tmp_path / "m.pte")]) == 2
     assert "executorch is not usable" in capsys.readouterr().err

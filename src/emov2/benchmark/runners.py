@@ -11,6 +11,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .profiling import ort_op_times
+
 __all__ = ["DTYPES", "OrtStep", "autocast", "make_infer", "make_ort_infer", "make_train", "prepare"]
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -103,8 +105,6 @@ class OrtStep:
 
     def profile_totals(self, steps: int) -> dict[str, float]:
         """Self time (µs over ``steps`` runs after one warm-up run) per ONNX op type."""
-        from .profiling import ort_op_times
-
         session = self._session(profile=True)
         for _ in range(steps + 1):
             session.run(None, self.feed)

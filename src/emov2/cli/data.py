@@ -9,7 +9,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("data", help="data set tools (make-shapes)")
     dsub = p.add_subparsers(dest="data_command", required=True, metavar="ACTION")
     m = dsub.add_parser("make-shapes", help="Fashion-MNIST objects on canvases: COCO json + semantic PNGs")
-    m.add_argument("--out", required=True, help="output folder")
+    m.add_argument("--output", required=True, help="output folder")
     m.add_argument("--num-train", type=int, default=512)
     m.add_argument("--num-val", type=int, default=128)
     m.add_argument("--size", type=int, default=128, help="canvas side in pixels")
@@ -23,9 +23,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from ..data.shapes import make_shapes
 
-    counts = make_shapes(args.out, args.num_train, args.num_val, args.size, args.max_objects, args.max_obj_size,
+    counts = make_shapes(args.output, args.num_train, args.num_val, args.size, args.max_objects, args.max_obj_size,
                          args.seed, args.fashion_mnist)
     for split, c in counts.items():
         print(f"{split}: {c['images']} images, {c['objects']} objects")
-    print(f"written to {args.out} (COCO: instances_*.json; semantic labels: annotations/*; 11 classes with background)")
+    print(f"written to {args.output} (COCO: instances_*.json; semantic labels: annotations/*; 11 classes with "
+          "background)")
     return 0

@@ -32,7 +32,7 @@ def _read(path: str, grayscale: bool):
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..train.inference import eval_transform_for, load_classifier, predict_topk
+    from ..classification.inference import eval_transform_for, load_classifier, predict_topk
 
     if args.topk < 1:
         raise ValueError("--topk must be at least 1")

@@ -95,10 +95,10 @@ def _walk_class(cdir: str, visited: dict, scan: FolderScan) -> list[str]:
                     continue
                 key = _key(entry.path)
                 if key in visited:
-                    scan.skipped_dirs.append((entry.path, f"symlink to {os.path.realpath(entry.path)}, which is "
-                                                          f"{visited[key]}: a loop or a duplicate, not followed"))
+                    scan.skipped_dirs.append((entry.path, f"it leads to {visited[key]} (a symlink loop or a "
+                                                          "duplicate), not followed"))
                     continue
-                visited[key] = f"already walked as {entry.path}"
+                visited[key] = f"{os.path.realpath(entry.path)}, already walked as {entry.path}"
                 stack.append(entry.path)
             elif (why := _classify(entry)) is None:
                 files.append(entry.path)
@@ -126,8 +126,8 @@ def scan_image_folder(root: str | os.PathLike, *, report: bool = True) -> Folder
         elif entry.name.startswith("."):
             scan.ignored.append((entry.path + os.sep, "hidden folder"))
         elif (key := _key(entry.path)) in visited:
-            scan.skipped_dirs.append((entry.path, f"symlink to {os.path.realpath(entry.path)}, which is "
-                                                  f"{visited[key]}: not a class"))
+            scan.skipped_dirs.append((entry.path, f"it leads to {visited[key]} (a symlink loop or a duplicate), "
+                                                  "not a class"))
         else:
             visited[key] = f"the class folder {entry.path}"
             class_dirs.append(entry)

@@ -3,7 +3,8 @@
 Up front (:func:`scan_image_folder`), with one line naming the path:
   - a missing or empty folder, or a class folder without images: ``FileNotFoundError``/``ValueError``;
   - a validation class that the training classes lack: ``ValueError`` naming the class and both folders
-    (a validation folder may lack some training classes: its labels are looked up by class name);
+    (:func:`image_folder_splits`; a validation folder may lack some training classes: its labels are looked
+    up by class name);
   - files that are not images (``notes.txt``, hidden files such as ``.DS_Store`` or macOS ``._x.jpg``, pipes,
     dangling links) are not samples: one logged line counts them and names a few;
   - a symlink that leads back to a folder already walked (a loop, the data root, another class folder) is not

@@ -18,7 +18,7 @@ from ..data.fashion_mnist import (
     holdout_split,
     load_fashion_mnist,
 )
-from ..data.folder import ImageFolderChecked, collate_skip_bad
+from ..data.folder import ImageFolderChecked, collate_skip_bad, image_folder_splits
 from ..data.tensor_loader import TensorLoader, resize_uint8
 from ..data.transforms import build_eval_transform, build_train_transform
 from ..engine.data import EpochLoader
@@ -81,21 +81,15 @@ def _fashion_mnist(cfg: ClsConfig, d: DistInfo, per_proc: int) -> ClsData:
 
 def _folder(cfg: ClsConfig, d: DistInfo, per_proc: int) -> ClsData:
     root = Path(cfg.data)
-    if not root.exists():
-        raise FileNotFoundError(f"data folder not found: {root}")
-    for split in ("train", "val"):
-        if not (root / split).is_dir():
-            raise FileNotFoundError(f"{root / split} not found: --data expects DIR/train/<class>/* and "
-                                    "DIR/val/<class>/* (optionally DIR/test/<class>/*)")
     mean, std = IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
     aa = None if cfg.aa in ("", "none") else cfg.aa
     train_tf = build_train_transform(cfg.img_size, auto_augment=aa, interpolation=cfg.train_interpolation,
                                      hflip=cfg.hflip, scale=cfg.scale, ratio=cfg.ratio, mean=mean, std=std)
     eval_tf = build_eval_transform(cfg.img_size, crop_pct=cfg.crop_pct, interpolation=cfg.interpolation,
                                    mean=mean, std=std)
-    train_ds = ImageFolderChecked(root / "train", train_tf)
-    val_ds = ImageFolderChecked(root / "val", eval_tf, classes=train_ds.classes)
-    test_ds = ImageFolderChecked(root / "test", eval_tf, classes=train_ds.classes) if (root / "test").is_dir() \
+    train_ds, val_ds = image_folder_splits(root, train_tf, eval_tf)
+    test_ds = ImageFolderChecked(root / "test", eval_tf, classes=train_ds.classes,
+                                 classes_from=f"the training folder {root / 'train'}") if (root / "test").is_dir() \
         else None
     sub = _subset(len(train_ds), cfg.max_train_samples, cfg.seed)
     if sub is not None:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import UnidentifiedImageError
+
+from .decode import read_image
 
 __all__ = ["PREDICT_EXTENSIONS", "list_images", "read_rgb_tensor"]
 
@@ -30,10 +32,9 @@ def list_images(paths: list[str | os.PathLike]) -> list[Path]:
 
 
 def read_rgb_tensor(path: str | os.PathLike) -> torch.Tensor:
-    """(3, H, W) float in [0, 1], upright (EXIF orientation applied)."""
+    """(3, H, W) float in [0, 1], read as training reads images (:func:`emov2.data.decode.read_image`)."""
     try:
-        with Image.open(path) as im:
-            im = ImageOps.exif_transpose(im).convert("RGB")
+        im = read_image(path)
     except (OSError, UnidentifiedImageError, ValueError) as e:
         raise ValueError(f"cannot read image {path} ({e})") from None
     return torch.from_numpy(np.asarray(im).copy()).permute(2, 0, 1).float() / 255

@@ -88,6 +88,7 @@ class DetectionTask(Task):
     primary_metric = "AP"
     higher_is_better = True
     find_unused_parameters = True
+    precise_bn = False  # detectors take lists of images; the paper's recipes freeze their BatchNorms anyway
 
     def __init__(self, cfg: DetConfig) -> None:
         super().__init__(cfg)

@@ -32,6 +32,8 @@ class Task:
         higher_is_better: direction of ``primary_metric``.
         eval_ema_only: with EMA, evaluate only the EMA weights (generators); else both, keeping the better.
         find_unused_parameters: DDP setting (detectors whose heads skip parameters on some batches).
+        precise_bn: BatchNorm statistics may be re-estimated by ``model(batch[0])`` in train-mode BatchNorms
+            (False for models that do not take a tensor batch, such as torchvision detectors).
     """
 
     name = "task"
@@ -39,6 +41,7 @@ class Task:
     higher_is_better = False
     eval_ema_only = False
     find_unused_parameters = False
+    precise_bn = True
 
     def __init__(self, cfg: EngineConfig) -> None:
         self.cfg = cfg

@@ -17,6 +17,7 @@ may differ in the last bits).
 from __future__ import annotations
 
 import contextlib
+import itertools
 import math
 import time
 from functools import partial
@@ -353,36 +354,41 @@ class _Run:
             self.say(f"epoch {self.epoch}: skipped {row['skipped']} unreadable sample(s)")
 
     # ---- evaluation, checkpoints, artifacts -----------------------------------------------------------------
-    def _bn_forward_batches(self, module: nn.Module) -> None:
-        """Re-estimate ``module``'s BatchNorm statistics on training batches (a fixed, step-dependent epoch)."""
-        loader = self.loader
-        loader.set_epoch(-1 - self.step)
-        n = self.cfg.precise_bn_batches
-
-        def forward(m, batch):
-            with self.autocast():
-                self.task.loss(m, batch)
-
-        recompute_bn_stats(module, iter(loader), forward=forward, num_batches=n)
-        for m in module.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm) and self.d.distributed:
-                all_reduce_sum(m.running_mean).div_(self.d.world_size)
-                all_reduce_sum(m.running_var).div_(self.d.world_size)
-        loader.set_epoch(self.epoch)
+    def _precise_bn(self, module: nn.Module) -> bool:
+        """Re-estimate ``module``'s BatchNorm statistics on training batches when they are immature (or always,
+        with ``--precise-bn on``); the batches come from a fixed, step-dependent epoch of the training loader, so
+        the training order is untouched. Collective under DDP. Returns whether the statistics were replaced."""
+        cfg = self.cfg
+        if cfg.precise_bn == "off" or not self.task.precise_bn:
+            return False
+        was = module.training
+        module.train()  # the model's own train(): frozen / norm_eval BatchNorms stay in eval mode and are skipped
+        try:
+            self.loader.set_epoch(-1 - self.step)
+            batches = iter(self.loader)
+            probe = next(batches, None)
+            if probe is None:
+                return False
+            x = probe[0] if isinstance(probe, list | tuple) else probe
+            if cfg.precise_bn == "auto" and not bn_stats_immature(module, x if torch.is_tensor(x) else None,
+                                                                  autocast=self.autocast):
+                return False
+            recompute_bn_stats(module, itertools.chain([probe], batches), num_batches=cfg.precise_bn_batches,
+                               autocast=self.autocast)
+            return True
+        finally:
+            self.loader.set_epoch(self.epoch)
+            module.train(was)
 
     def _evaluate(self) -> None:
-        task, cfg = self.task, self.cfg
+        task = self.task
         candidates = [] if (task.eval_ema_only and self.ema is not None) else [("model", self.model)]
         if self.ema is not None:
             candidates.append(("ema", self.ema.module))
         results = []
         with rng_preserved():
             for weights, module in candidates:
-                if cfg.precise_bn == "on" or (cfg.precise_bn == "auto" and bn_stats_immature(module)):
-                    self._bn_forward_batches(module)
-                    refreshed = True
-                else:
-                    refreshed = False
+                refreshed = self._precise_bn(module)
                 result = broadcast_object(task.evaluate(module))
                 module.train(module is self.model)
                 numbers = _numbers(result)

@@ -199,7 +199,6 @@ class _PyAVReader(VideoReader):
         try:
             with av.open(self.path) as c:
                 s = c.streams.video[0]
-                s.thread_type = "AUTO"
                 for k, frame in enumerate(c.decode(s)):  # noqa: B007 (k is read after the loop)
                     if k in wanted:
                         got[k] = frame.to_ndarray(format="rgb24")

@@ -119,7 +119,7 @@ def test_cli_make_videos(tmp_path: Path, capsys) -> None:
     from emov2.cli.main import main
 
     out = tmp_path / "mv"
-    assert main(["data", "make-videos", "--out", str(out), "--per-class-train", "1", "--per-class-val", "1",
+    assert main(["data", "make-videos", "--output", str(out), "--per-class-train", "1", "--per-class-val", "1",
                  "--frames", "4", "--size", "32"]) == 0
     text = capsys.readouterr().out
     assert "7 train / 7 val videos, 7 classes" in text and "MiB" in text

@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
 def _register_make_videos(dsub: argparse._SubParsersAction) -> None:
     v = dsub.add_parser("make-videos", help="MP4s of Fashion-MNIST garments moving on textures (class = motion)")
-    v.add_argument("--out", required=True, help="output folder (train/<class>/*.mp4, val/..., list files)")
+    v.add_argument("--output", required=True, help="output folder (train/<class>/*.mp4, val/..., list files)")
     v.add_argument("--per-class-train", type=int, default=48, help="train videos per class")
     v.add_argument("--per-class-val", type=int, default=14, help="val videos per class")
     v.add_argument("--frames", type=int, default=16, help="frames per video")
@@ -50,11 +50,11 @@ def _register_make_videos(dsub: argparse._SubParsersAction) -> None:
 def run_make_videos(args: argparse.Namespace) -> int:
     from ..data.video.synthetic import make_videos
 
-    meta = make_videos(args.out, args.per_class_train, args.per_class_val, args.frames, args.size, args.fps,
+    meta = make_videos(args.output, args.per_class_train, args.per_class_val, args.frames, args.size, args.fps,
                        args.seed, args.fashion_mnist, codec=args.codec)
     v = meta["videos"]
     print(f"{v['train']} train / {v['val']} val videos, {len(meta['classes'])} classes "
           f"({', '.join(meta['classes'])}), {args.frames} frames of {args.size}x{args.size}, {meta['codec']}")
-    print(f"written to {args.out} in {meta['seconds']:.1f} s, {meta['bytes'] / 2**20:.1f} MiB "
+    print(f"written to {args.output} in {meta['seconds']:.1f} s, {meta['bytes'] / 2**20:.1f} MiB "
           "(Kinetics-style folders, train.txt/val.txt list files, meta.json)")
     return 0

@@ -1,4 +1,5 @@
-"""ADE20K-layout semantic segmentation data: ``images/<split>/*.jpg|png`` with ``annotations/<split>/*.png``.
+"""ADE20K-layout semantic segmentation data: ``images/<split>/*.jpg|png`` with ``annotations/<split>/*.png``;
+:class:`SeededSamples` repeats a data set with per-sample seeded augmentation.
 
 Label PNGs hold class indices; 255 is ignored. With ``reduce_zero_label`` (ADE20K) label 0 ("other")
 becomes 255 and every other label ``l`` becomes ``l - 1``. Bad input: an image without a label file (or the
@@ -9,6 +10,7 @@ image or holds a class id ``>= num_classes`` (other than 255) raises ``ValueErro
 from __future__ import annotations
 
 import os
+import random
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +18,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-__all__ = ["SegmentationFolder"]
+__all__ = ["SeededSamples", "SegmentationFolder"]
 
 _EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
@@ -69,3 +71,36 @@ class SegmentationFolder(torch.utils.data.Dataset):
         if self.transforms is not None:
             image, label = self.transforms(image, label)
         return image, label
+
+
+class SeededSamples(torch.utils.data.Dataset):
+    """``dataset`` repeated ``repeat`` times (mmseg's ``RepeatDataset``: item ``i`` is ``dataset[i % len]``), each
+    item drawn with Python's and torch's global RNGs seeded from ``(seed, epoch, i)`` and restored afterwards, so
+    an item's augmentation depends only on those three numbers, never on the DataLoader worker that loads it.
+    Call :meth:`set_epoch` to draw new augmentations per epoch."""
+
+    def __init__(self, dataset, repeat: int = 1, seed: int = 0) -> None:
+        if repeat < 1:
+            raise ValueError(f"repeat must be >= 1, got {repeat}")
+        if len(dataset) == 0:
+            raise ValueError("cannot repeat an empty data set")
+        self.dataset, self.repeat, self.seed, self.epoch = dataset, repeat, seed, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.repeat * len(self.dataset)
+
+    def __getitem__(self, idx: int):
+        if not 0 <= idx < len(self):
+            raise IndexError(f"index {idx} out of range for {len(self)} samples")
+        item_seed = int(np.random.SeedSequence([self.seed, self.epoch, idx]).generate_state(1)[0])
+        state = random.getstate()
+        try:
+            with torch.random.fork_rng(devices=[]):
+                random.seed(item_seed)
+                torch.manual_seed(item_seed)
+                return self.dataset[idx % len(self.dataset)]
+        finally:
+            random.setstate(state)

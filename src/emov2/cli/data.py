@@ -1,4 +1,5 @@
-"""``emov2 data make-shapes``: generate the offline detection/segmentation set from Fashion-MNIST."""
+"""``emov2 data make-shapes``: generate the offline detection/segmentation set from Fashion-MNIST;
+``emov2 data make-retina``: the retinal-vessel tiles with pseudo-labels."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--fashion-mnist", help="folder of the Fashion-MNIST .gz files (default: the Debian package's)")
     m.set_defaults(func=run)
+    _register_make_retina(dsub)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -28,4 +30,29 @@ def run(args: argparse.Namespace) -> int:
     for split, c in counts.items():
         print(f"{split}: {c['images']} images, {c['objects']} objects")
     print(f"written to {args.out} (COCO: instances_*.json; semantic labels: annotations/*; 11 classes with background)")
+    return 0
+
+
+def _register_make_retina(dsub: argparse._SubParsersAction) -> None:
+    r = dsub.add_parser(
+        "make-retina",
+        help="tiles of skimage's CC0 fundus photo with vessel PSEUDO-LABELS (thresholded Sato vesselness), HRF layout",
+        description="Tiles of skimage.data.retina() with vessel pseudo-labels: a thresholded Sato vesselness filter "
+                    "on the green channel inside the field of view, not manual annotations. Training tiles come from "
+                    "the upper part of the photo, validation tiles from the lower part, one tile row apart. Writes "
+                    "images/, annotations/ (0/1) and fov/ (0/1) per split and pseudo_labels.json.",
+    )
+    r.add_argument("--out", required=True, help="output folder")
+    r.add_argument("--tile", type=int, default=128, help="tile side in pixels (a multiple of 16)")
+    r.add_argument("--gap", type=int, default=1, help="tile rows left out between training and validation")
+    r.add_argument("--figure", help="also write this PNG: the photo, its pseudo-labels and the tiles of each split")
+    r.set_defaults(func=run_make_retina)
+
+
+def run_make_retina(args: argparse.Namespace) -> int:
+    from ..segmentation.retina import make_retina
+
+    counts = make_retina(args.out, args.tile, args.gap, figure=args.figure)
+    print(f"training: {counts['training']} tiles, validation: {counts['validation']} tiles of {args.tile} px "
+          f"(vessel PSEUDO-LABELS, not manual masks) written to {args.out}")
     return 0

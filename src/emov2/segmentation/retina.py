@@ -8,8 +8,8 @@ Pseudo-label recipe (:func:`retina_pseudo_labels`), on the 1411 x 1411 photo:
 2. green channel (the vessels' best contrast), CLAHE (``equalize_adapthist``, clip 0.01);
 3. Sato tubeness (``skimage.filters.sato``, sigmas 1, 2, 3, dark ridges), zeroed outside the FOV eroded by
    10 px (the FOV rim is a strong edge, not a vessel);
-4. vessel = tubeness above its 88th percentile inside the FOV (about 11 % of the FOV, HRF's manual masks mark
-   about 10 %), connected pieces of 150 pixels or fewer removed.
+4. vessel = tubeness above its 88th percentile inside the FOV (so about 11 % of the FOV is vessel), connected
+   pieces of 150 pixels or fewer removed.
 
 Split by region, so no validation pixel is in a training tile: the photo is cut into ``tile x tile`` tiles; rows of
 tiles in the upper ~55 % train, then ``gap`` rows are left out, the rows below validate (the vessel arcades above

@@ -7,6 +7,7 @@ from __future__ import annotations
 import timm
 from torch import nn
 
+from .. import plugin  # noqa: F401  (registers the DeiT / PVT plug-in models with timm)
 from ..models import VARIANTS, create_model
 from ..models.weights import load_state_dict, load_weights
 

@@ -47,7 +47,8 @@ def run_train(args: argparse.Namespace) -> int:
     from ._train import print_summary, resolve_settings
 
     arch = getattr(args, "arch", "deeplabv3")
-    cfg = resolve_settings(args, SegConfig, "seg", base=arch, base_under_config=True)
+    recipe = {"unet": "unet_hrf"}.get(arch, arch)  # U-EMOv2's recipe is the HRF one
+    cfg = resolve_settings(args, SegConfig, "seg", base=recipe, base_under_config=True)
     task = SegmentationTask(cfg)
     print_summary(fit(task, cfg, args.command_line), task, args.json)
     return 0
@@ -56,15 +57,21 @@ def run_train(args: argparse.Namespace) -> int:
 def run_eval(args: argparse.Namespace) -> int:
     from ..artifacts import load_artifact
     from ..segmentation.data import SegmentationFolder
-    from ..segmentation.engine import evaluate_segmenter
+    from ..segmentation.engine import VESSEL_CLASSES, evaluate_segmenter
+    from ..segmentation.hrf import VesselFolder
     from ..segmentation.transforms import SegEval
 
     model, info = load_artifact(args.checkpoint, task="seg")
-    ds = SegmentationFolder(args.data, args.val_split, info["num_classes"], info["reduce_zero_label"],
-                            SegEval(tuple(info["scale"])))
+    prep = SegEval(tuple(info["scale"]))
+    hrf = info.get("data_layout") == "hrf"
+    ds = VesselFolder(args.data, args.val_split, prep) if hrf else SegmentationFolder(
+        args.data, args.val_split, info["num_classes"], info["reduce_zero_label"], prep)
     if len(ds) == 0:
         raise ValueError(f"{args.data}: no image/label pairs in split {args.val_split!r}")
-    metrics = evaluate_segmenter(model, ds, args.eval_limit or None)
+    slide = tuple(info["slide"]) if info.get("slide") else None
+    metrics = evaluate_segmenter(model, ds, args.eval_limit or None, slide=slide,
+                                 metrics=("mDice", "mIoU") if hrf else ("mIoU",),
+                                 class_names=VESSEL_CLASSES if hrf else None)
     print(json.dumps(metrics) if args.json else "\n".join(f"{k:6s} {v:6.2f}" for k, v in metrics.items()))
     return 0
 
@@ -74,7 +81,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
     from ..artifacts import load_artifact
     from ..data.images import list_images, read_rgb_tensor
-    from ..segmentation.draw import draw_segmentation
+    from ..segmentation.draw import draw_segmentation, draw_vessels
     from ..segmentation.engine import predict_logits
     from ..segmentation.transforms import SegEval
 
@@ -82,11 +89,15 @@ def run_predict(args: argparse.Namespace) -> int:
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     prep = SegEval(tuple(info["scale"]))
+    slide = tuple(info["slide"]) if info.get("slide") else None
     for f in list_images(args.images):
         img = read_rgb_tensor(f)
         x, _ = prep(img, None)
         with torch.no_grad():
-            pred = predict_logits(model, x, tuple(img.shape[1:])).argmax(0)
-        draw_segmentation(img, pred, info["num_classes"], out / f"{f.stem}.png", args.alpha)
+            pred = predict_logits(model, x, tuple(img.shape[1:]), slide).argmax(0)
+        if info.get("data_layout") == "hrf":  # the vessel map over the photo
+            draw_vessels(img, pred, out / f"{f.stem}.png", alpha=args.alpha)
+        else:
+            draw_segmentation(img, pred, info["num_classes"], out / f"{f.stem}.png", args.alpha)
         print(f"{f} -> {out / (f.stem + '.png')}")
     return 0

@@ -82,6 +82,13 @@ class TensorLoader:
             return n // (self.batch_size * self.world_size)
         return math.ceil(len(range(self.rank, n, self.world_size)) / self.batch_size)
 
+    def epoch_indices(self) -> list[int]:
+        """The sample indices this rank reads in the current epoch (whole batches when training)."""
+        idx = self._indices()
+        if self.train:
+            idx = idx[: (len(idx) // self.batch_size) * self.batch_size]
+        return idx.tolist()
+
     @property
     def num_samples(self) -> int:
         """Samples this process sees per epoch."""

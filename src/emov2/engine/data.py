@@ -134,6 +134,11 @@ class EpochLoader:
     def set_start(self, batches: int) -> None:
         self.sampler.set_start(batches)
 
+    def epoch_indices(self) -> list[int]:
+        """The dataset indices this rank reads in the current epoch (whole batches)."""
+        idx = self.sampler.indices()
+        return idx[: len(self) * self.batch_size] if self.sampler.drop_last else idx
+
     def __iter__(self):
         return iter(self.loader)
 

@@ -338,10 +338,14 @@ class _Run:
 
     def _end_epoch(self) -> None:
         """Log the epoch's counts (summed over ranks); an epoch without one usable batch is an error."""
-        self.epoch += 1
+        self.loader.set_epoch(self.epoch)  # (precise-BN may have borrowed the loader)
         self.batch_in_epoch = 0
         self.model.zero_grad(set_to_none=True)  # a trailing partial accumulation does not carry over
         summary = {"samples": self.epoch_samples, "batches": self.epoch_batches, **self.task.epoch_summary()}
+        if hasattr(self.loader, "epoch_indices"):  # a checksum of the indices read: ranks must read disjoint shards
+            idx = torch.tensor(self.loader.epoch_indices(), dtype=torch.float64)
+            summary.update(index_sum=idx.sum().item(), index_sq_sum=(idx * idx).sum().item())
+        self.epoch += 1
         self.epoch_batches, self.epoch_samples = 0, 0
         keys = sorted(summary)
         totals = all_reduce_sum(torch.tensor([float(summary[k]) for k in keys], dtype=torch.float64))

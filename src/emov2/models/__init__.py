@@ -1,19 +1,22 @@
 """EMOv2 models: the architecture, the variant table, timm registration and weight handling."""
 
 from .complexity import count_macs, count_params
-from .emov2 import EMOv2, EMOv2Stage, Stem, reparameterize
+from .emov2 import EMOv2, checkpoint_filter_fn, reparameterize
 from .factory import create_model, guess_variant, list_models
 from .official import from_official, to_official
-from .variants import VARIANTS, Variant
+from .stages import EMOv2Stage, Stem
+from .variants import TEST_VARIANTS, VARIANTS, Variant
 from .weights import CheckpointError, load_state_dict, save_safetensors
 
 __all__ = [
+    "TEST_VARIANTS",
     "VARIANTS",
     "CheckpointError",
     "EMOv2",
     "EMOv2Stage",
     "Stem",
     "Variant",
+    "checkpoint_filter_fn",
     "count_macs",
     "count_params",
     "create_model",

@@ -164,7 +164,8 @@ class WindowAttention(nn.Module):
         heads, dh, dv = self.num_heads, self.dim_head, self.dim_head_v
         out = torch.zeros_like(v)
         for remote in self.partitions:  # spanning: remote + close, even where they coincide (one window)
-            q, k = window_partition(qk, window, remote).unflatten(-1, [2, heads, dh]).permute(2, 0, 3, 1, 4)
+            qkw = window_partition(qk, window, remote).unflatten(-1, [2, heads, dh])  # (B*N, L, 2, heads, D)
+            q, k = qkw.permute(2, 0, 3, 1, 4).unbind(0)  # (B*N, heads, L, D)
             vw = window_partition(v, window, remote).unflatten(-1, [heads, dv]).transpose(1, 2)  # (B*N, h, L, Dv)
             attn = (q @ k.transpose(-2, -1) * dh**-0.5).softmax(dim=-1)  # (B*N, heads, L, L)
             o = (attn @ vw).transpose(1, 2).flatten(2)  # (B*N, L, M)

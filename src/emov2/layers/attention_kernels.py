@@ -70,7 +70,8 @@ def attend_one_window(
     size = list(qk.shape[2:])
     dh, dv = c2 // (2 * heads), m // heads
     n_pad = _prod(effective_window(size, window)) - _prod(size)
-    q, k = qk.flatten(2).transpose(1, 2).reshape(b, -1, 2, heads, dh).permute(2, 0, 3, 1, 4)  # (B, heads, L, D)
+    qk_t = qk.flatten(2).transpose(1, 2).reshape(b, -1, 2, heads, dh)  # (B, L, 2, heads, D)
+    q, k = qk_t.permute(2, 0, 3, 1, 4).unbind(0)  # (B, heads, L, D)
     vv = v.flatten(2).transpose(1, 2).reshape(b, -1, heads, dv).transpose(1, 2)  # (B, heads, L, Dv)
     bias: torch.Tensor | None = None
     if n_pad > 0:
@@ -121,7 +122,7 @@ def attend_permute(
     for j, remote in enumerate(partitions):
         qk_w = window_partition(qk_t.view([b] + padded + [c2]), win, remote)  # (B*N, L, 2C)
         v_w = window_partition(v_t.view([b] + padded + [m]), win, remote)  # (B*N, L, M)
-        q, k = qk_w.view(-1, area, 2, heads, c2 // (2 * heads)).permute(2, 0, 3, 1, 4)  # (B*N, heads, L, D)
+        q, k = qk_w.view(-1, area, 2, heads, c2 // (2 * heads)).permute(2, 0, 3, 1, 4).unbind(0)  # (B*N, heads, L, D)
         o = attend(q, k, v_w.view(-1, area, heads, m // heads).transpose(1, 2), None, fused)
         o = o.transpose(1, 2).reshape([b] + counts + win + [m])  # (B, n_1..n_d, w_1..w_d, M)
         # back to pixel order: remote pixel r*n + a sits at axes (w_i, n_i), close pixel a*w + r at (n_i, w_i)
@@ -160,7 +161,7 @@ def attend_gather(
         qk_t = torch.cat([qk_t, pad_qk.view(1, 1, -1).expand(b, 1, c2)], dim=1)
         v_t = torch.cat([v_t, pad_v.view(1, 1, -1).expand(b, 1, m)], dim=1)
     qk_t, v_t = qk_t.index_select(1, gather), v_t.index_select(1, gather)  # (B, P*N*L, 2C | M)
-    q, k = qk_t.reshape(-1, area, 2, heads, c2 // (2 * heads)).permute(2, 0, 3, 1, 4)  # (B*P*N, heads, L, D)
+    q, k = qk_t.reshape(-1, area, 2, heads, c2 // (2 * heads)).permute(2, 0, 3, 1, 4).unbind(0)  # (B*P*N, heads, L, D)
     vw = v_t.reshape(-1, area, heads, m // heads).transpose(1, 2)  # (B*P*N, heads, L, Dv)
     o = attend(q, k, vw, None, fused)
     o = o.transpose(1, 2).reshape(b, -1, m).index_select(1, scatter)  # (B, P*prod(S), M) per pixel

@@ -35,11 +35,11 @@ def tap_index(h: int, w: int, kernel: int, stride: int, padding: int,
 
 
 def depthwise_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int,
-                     padding: int) -> torch.Tensor:
+                     padding: int, max_pixels: int = MAX_MATMUL_PIXELS) -> torch.Tensor:
     """Depthwise conv of (B, C, H, W) with a square (C, 1, k, k) kernel; a matmul on maps of <= 16 pixels."""
     h, w = x.shape[-2], x.shape[-1]
     c, k = weight.shape[0], weight.shape[-1]
-    if h * w > MAX_MATMUL_PIXELS:
+    if h * w > max_pixels:
         return F.conv2d(x, weight, bias, stride, padding, 1, c)
     index, ho, wo = tap_index(h, w, k, stride, padding, x.device)
     taps = torch.cat([weight.reshape(c, k * k), weight.new_zeros(c, 1)], dim=1)  # (C, k*k + 1)

@@ -148,12 +148,16 @@ def test_exportable_layers_switches_and_restores():
         assert reference.impl == "reference"  # an explicit choice is kept
 
 
-def test_permute_refuses_symbolic_sizes():
+def test_symbolic_sizes_export_with_the_gather_kernel_and_compile_with_permute():
+    """torch.export with symbolic H/W takes the exportable (gather) kernel: one graph for every size. The permute
+    kernel branches on the size, which torch.compile turns into guards (and torch.export refuses)."""
     attn = WindowAttention(16, 32, dim_head=8, window_size=4).eval()
     x = torch.randn(1, 16, 8, 8)
     dims = {"x": {2: torch.export.Dim("h", min=5, max=64), 3: torch.export.Dim("w", min=5, max=64)}}
-    with pytest.raises(ValueError, match="needs concrete map sizes"):
-        torch.export.export(attn, (x,), dynamic_shapes=dims)
+    compiled = torch.compile(attn, backend="eager", dynamic=True, fullgraph=True)  # guards are fine there
+    for hw in ((8, 8), (12, 16)):  # one symbolic graph for both (aligned, several windows)
+        xi = torch.randn(2, 16, *hw)
+        torch.testing.assert_close(compiled(xi), attn(xi), rtol=1e-5, atol=1e-6)
     with exportable_layers(attn):
         program = torch.export.export(attn, (x,), dynamic_shapes=dims)
     x2 = torch.randn(1, 16, 11, 6)

@@ -9,7 +9,9 @@ The 1x1 convs never run on padding: padded positions read the padding tokens.
   as one key whose softmax weight counts ``n_pad`` times (``+ log n_pad`` on its logit), and only real tokens are
   queried; in spanning mode the remote and close windows coincide, so it attends once and doubles.
 * :func:`attend_permute` - windows cut by reshape/permute copies, one partition after the other (the eager kernel
-  on CPU and GPU: no index tensors, strided copies that ``torch.compile`` fuses, no atomics in the backward).
+  on CPU and GPU: no index tensors, strided copies that ``torch.compile`` fuses, no atomics in the backward). Its
+  Python branches on the map size are guards under ``torch.compile``; ``torch.export`` with a symbolic height or
+  width needs the gather kernel.
 * :func:`attend_gather` - windows of every partition cut by one ``index_select`` from in-graph indices, one
   batched attention, one ``index_select`` back. No tensor has more than 5 dimensions and no Python branch
   depends on a symbolic size, so it exports with dynamic height/width to ONNX, ExecuTorch and Core ML.
@@ -47,10 +49,11 @@ def effective_window(size: list[int], window: list[int]) -> list[int]:
     return [s if w <= 0 else w for s, w in zip(size, window, strict=True)]
 
 
-def fits_one_window(size: list[int], window: list[int]) -> bool:
-    """Whether the map is known (concrete sizes) to fit one window."""
+def fits_one_window(size: list[int], window: list[int], static_only: bool = False) -> bool:
+    """Whether the map fits one window; ``static_only``: and its sizes are concrete integers (no symbolic size is
+    compared, so ``torch.export`` records no guard)."""
     for s, w in zip(size, window, strict=True):
-        if w > 0 and (not isinstance(s, int) or s > w):
+        if w > 0 and ((static_only and not isinstance(s, int)) or s > w):
             return False
     return True
 
@@ -101,12 +104,8 @@ def attend_permute(
     """Windows cut by reshape/permute, each partition attended on its own and added back in pixel order."""
     b, c2, m = qk.shape[0], qk.shape[1], v.shape[1]
     size = list(qk.shape[2:])
-    if fits_one_window(size, window):
+    if fits_one_window(size, window):  # symbolic sizes (torch.compile's dynamic shapes) are guarded here
         return attend_one_window(qk, v, pad_qk, pad_v, window, heads, len(partitions) == 2, fused)
-    for s in size:
-        if not isinstance(s, int):
-            raise ValueError("WindowAttention(impl='permute') needs concrete map sizes; export with symbolic "
-                             "sizes needs impl='gather' (emov2.layers.exportable_layers(model), or exportable=True)")
     d = len(size)
     win = effective_window(size, window)
     area = _prod(win)
@@ -147,7 +146,7 @@ def attend_gather(
     """Windows of every partition cut by one gather, attended in one batch, put back by a second gather."""
     b, c2, m = qk.shape[0], qk.shape[1], v.shape[1]
     size = list(qk.shape[2:])
-    if fits_one_window(size, window):
+    if fits_one_window(size, window, static_only=True):
         return attend_one_window(qk, v, pad_qk, pad_v, window, heads, len(partitions) == 2, fused)
     win = effective_window(size, window)
     area = _prod(win)

@@ -157,3 +157,19 @@ def test_get_model_info():
     assert emov2.get_model_info("emov2_50m")["metrics"]["ImageNet-1K"]["acc@5"] is None  # no published log
     with pytest.raises(ValueError, match="unknown model"):
         emov2.get_model_info("emov2_3m")
+
+
+def test_exportable_at_construction_exports_dynamic_sizes():
+    """timm.create_model(..., exportable=True) (timm's set_layer_config) builds portable layers: plain convs and the
+    gather attention, which torch.export takes with symbolic height and width."""
+    model = timm.create_model("test_emov2", exportable=True, window_size=3).eval()
+    attn = [m for m in model.modules() if isinstance(m, emov2.WindowAttention)]
+    assert attn and all(m.impl == "gather" and m.qk.exportable for m in attn)
+    assert all(m.exportable for m in model.modules() if hasattr(m, "exportable") and isinstance(m, torch.nn.Conv2d))
+    dims = {"x": {2: torch.export.Dim("h", min=33, max=512), 3: torch.export.Dim("w", min=33, max=512)}}
+    program = torch.export.export(model, (torch.randn(1, 3, 64, 64),), dynamic_shapes=dims)
+    eager = timm.create_model("test_emov2", window_size=3).eval()
+    eager.load_state_dict(model.state_dict())
+    x = torch.randn(1, 3, 97, 131)  # padded windows in stages 3 and 4
+    with torch.no_grad():
+        torch.testing.assert_close(program.module()(x), eager(x), rtol=1e-5, atol=1e-6)

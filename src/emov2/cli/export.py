@@ -26,7 +26,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--img-size", type=int, default=224)
     p.add_argument("--static-batch", action="store_true",
                    help="fix the batch size (onnx, pt2 export a dynamic batch by default; pte, coreml are static)")
-    p.add_argument("--dynamic-batch", action="store_true", help=argparse.SUPPRESS)  # the default since 0.2
+    p.add_argument("--dynamic-batch", action="store_true", help=argparse.SUPPRESS)  # old scripts: now the default
     p.add_argument("--dynamic-hw", action="store_true", help="any height/width at run time (onnx, pt2)")
     p.add_argument("--fused", action="store_true", help="reparameterize (fold BatchNorm etc.) before export")
     p.add_argument("--out", default=None, help="output file (default: MODEL.<suffix>); a folder for --size-table")

@@ -103,19 +103,18 @@ def window_index(
     gathers: list[torch.Tensor] = []
     scatters: list[torch.Tensor] = []
     for s, remote in enumerate(partitions):
-        flat = torch.zeros_like(t)
-        inside = torch.ones_like(t, dtype=torch.bool)
-        for i in range(d):
-            coord = inner[i] * counts[i] + grid[i] if remote else grid[i] * window[i] + inner[i]
-            inside = inside & (coord < size[i])
-            flat = flat * size[i] + coord
+        coords = [inner[i] * counts[i] + grid[i] if remote else grid[i] * window[i] + inner[i] for i in range(d)]
+        flat, inside = coords[0], coords[0] < size[0]
+        for i in range(1, d):
+            inside = inside & (coords[i] < size[i])
+            flat = flat * size[i] + coords[i]
         gathers.append(torch.where(inside, flat, n_tokens))
-        win_of = torch.zeros_like(p)
-        pos_of = torch.zeros_like(p)
-        for i in range(d):  # pixel y: remote window y mod n at y div n; close window y div w at y mod w
-            a = _mod(pixel[i], counts[i]) if remote else pixel[i] // window[i]
-            r = pixel[i] // counts[i] if remote else _mod(pixel[i], window[i])
-            win_of = win_of * counts[i] + a
-            pos_of = pos_of * window[i] + r
+        # pixel y: remote window y mod n at position y div n; close window y div w at position y mod w
+        win = [_mod(pixel[i], counts[i]) if remote else pixel[i] // window[i] for i in range(d)]
+        pos = [pixel[i] // counts[i] if remote else _mod(pixel[i], window[i]) for i in range(d)]
+        win_of, pos_of = win[0], pos[0]
+        for i in range(1, d):
+            win_of = win_of * counts[i] + win[i]
+            pos_of = pos_of * window[i] + pos[i]
         scatters.append(s * n_windows * area + win_of * area + pos_of)
     return torch.cat(gathers), torch.cat(scatters)

@@ -29,6 +29,10 @@ def prepare(model: nn.Module, device: str, channels_last: bool, compile: bool) -
     """Move to ``device`` (and channels_last); ``compile``: torch.compile, for CPU inference with inductor's freezing
     (weights become constants, folded and prepacked for oneDNN; without it inductor gains nothing on CPU here)."""
     model = model.to(device)
+    if torch.device(device).type == "cuda":  # EMOv2 attention built on CPU runs matmuls; SDPA on the GPU
+        from ..layers import configure_layers
+
+        configure_layers(model, fused_attn=True)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     if compile:

@@ -1,5 +1,5 @@
-"""``emov2 export``: ONNX / torch.export (.pt2) / ExecuTorch (.pte) / Core ML files, parity-checked; the
-download-size table; INT8-vs-fp32 accuracy on Fashion-MNIST."""
+"""``emov2 export``: ONNX / torch.export (.pt2) / ExecuTorch (.pte) / Core ML files, parity-checked; a timm / Hugging
+Face hub folder (``--format hf``); the download-size table; INT8-vs-fp32 accuracy on Fashion-MNIST."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .main import UserError
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
-        "export", help="export to ONNX / .pt2 / .pte / Core ML with a parity check; size table; INT8 accuracy",
+        "export", help="export to ONNX / .pt2 / .pte / Core ML / a hub folder with a parity check; size table; INT8",
         description="Exports one model. --size-table instead writes fp32/fp16/int8 files for several models and "
                     "prints their sizes; --fashion-mnist instead measures INT8 against fp32 top-1.",
     )
@@ -22,9 +22,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="an artifact of any emov2 training command (best.safetensors + best.json, or last.pt), "
                         "an official EMOv2 .pth, or a timm checkpoint")
     p.add_argument("--num-classes", type=int, default=None)
-    p.add_argument("--format", choices=("onnx", "pt2", "pte", "coreml"), default="onnx")
+    p.add_argument("--format", choices=("onnx", "pt2", "pte", "coreml", "hf"), default="onnx",
+                   help="hf: a timm / Hugging Face hub folder (config.json, model.safetensors, README.md) that "
+                        "timm.create_model('local-dir:DIR', pretrained=True) loads")
     p.add_argument("--img-size", type=int, default=224)
-    p.add_argument("--dynamic-batch", action="store_true", help="any batch size at run time (onnx, pt2)")
+    p.add_argument("--static-batch", action="store_true",
+                   help="fix the batch size (onnx, pt2 export a dynamic batch by default; pte, coreml are static)")
     p.add_argument("--dynamic-hw", action="store_true", help="any height/width at run time (onnx, pt2)")
     p.add_argument("--fused", action="store_true", help="reparameterize (fold BatchNorm etc.) before export")
     p.add_argument("--output", default=None,
@@ -109,6 +112,41 @@ def _calibration(args):
     return batches
 
 
+def _dynamic_batch(args) -> bool:
+    """Dynamic batch unless --static-batch; .pte and Core ML files are always static."""
+    return not args.static_batch and args.format not in ("pte", "coreml")
+
+
+def _export_hf(args) -> int:
+    """A hub folder, then (with --check) the folder reloaded through timm compared with the model."""
+    import timm
+    import torch
+
+    from ..engine.artifact import read_info
+    from ..export.api import _is_artifact, load_model
+    from ..models import save_pretrained
+
+    if args.fused:
+        raise UserError("--format hf writes trainable weights; drop --fused")
+    model = load_model(args.model, args.checkpoint, num_classes=args.num_classes)
+    sidecar = read_info(args.checkpoint) if args.checkpoint and _is_artifact(args.checkpoint) else None
+    if sidecar is not None and sidecar.get("task") != "cls":
+        raise UserError(f"--format hf writes timm classifiers; {args.checkpoint} is a {sidecar.get('task')} artifact")
+    name = args.model or (sidecar or {}).get("arch", "model")
+    out = save_pretrained(model, args.output or f"{name}_hf", sidecar=sidecar)
+    print(f"wrote {out} (config.json, model.safetensors, README.md)")
+    if args.check:
+        reloaded = timm.create_model(f"local-dir:{out}", pretrained=True).eval()
+        x = torch.randn(2, 3, args.img_size, args.img_size, generator=torch.Generator().manual_seed(0))
+        with torch.no_grad():
+            diff = (reloaded(x) - model(x)).abs().max().item()
+        print(f"  parity timm.create_model('local-dir:{out}', pretrained=True): max |diff| {diff:.2e}")
+        if diff > 0:
+            print("parity check FAILED: the reloaded model differs", file=sys.stderr)
+            return 1
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.size_table:
         return _size_table(args)
@@ -120,11 +158,14 @@ def run(args: argparse.Namespace) -> int:
 
     if args.img_size < 16:
         raise UserError(f"--img-size must be >= 16, got {args.img_size}")
+    if args.format == "hf":
+        return _export_hf(args)
+    dynamic_batch = _dynamic_batch(args)
     model = load_model(args.model, args.checkpoint, num_classes=args.num_classes, fused=args.fused)
     out = _default_out(args)
     try:
         result = export_model(
-            model, args.format, out, img_size=args.img_size, dynamic_batch=args.dynamic_batch,
+            model, args.format, out, img_size=args.img_size, dynamic_batch=dynamic_batch,
             dynamic_hw=args.dynamic_hw, check=args.check, opset=args.opset, exporter=args.exporter,
             quantize=args.quantize, calibration=_calibration(args),
         )

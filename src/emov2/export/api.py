@@ -91,7 +91,7 @@ def export_model(
     if quantize and fmt != "onnx":
         raise ValueError("--quantize applies to --format onnx only")
     if fmt in ("pte", "coreml") and (dynamic_batch or dynamic_hw):
-        raise ValueError(f"{fmt} files are exported with static shapes; drop --dynamic-batch/--dynamic-hw")
+        raise ValueError(f"{fmt} files are exported with static shapes; drop --dynamic-hw (the batch is fixed too)")
     path = Path(path)
     model = model.eval().cpu()
     run = None

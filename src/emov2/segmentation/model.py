@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..detection.backbone import EMOv2Features
+from ..models.features import EMOv2Features
 from .heads import ASPPHead, FCNHead, PSPHead, SegFormerHead, SemanticFPNHead
 from .unet import UNET_BLOCKS, UNet
 

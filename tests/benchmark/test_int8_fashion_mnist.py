@@ -16,7 +16,7 @@ def fmnist_artifact(tmp_path_factory):
     out = tmp_path_factory.mktemp("fm") / "run"
     assert main(["train", "--data", "fashion-mnist", "--output", str(out), "--model", "emov2_1m", "--img-size", "32",
                  "--window-size", "2", "--max-train-samples", "3072", "--epochs", "2", "--batch-size", "64",
-                 "--threads", "2", "--no-progress", "--val-holdout", "500", "--eval-interval", "2"]) == 0
+                 "--threads", "1", "--no-progress", "--val-holdout", "500", "--eval-interval", "2"]) == 0
     return out / "best.safetensors"
 
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 import torch
-from timm.layers import LayerNorm2d, LayerNormAct2d
+from timm.layers import LayerNorm2d
 from torch import nn
 
 from emov2.cli.info_dense import inference_params
@@ -69,7 +69,7 @@ def test_block_configuration(u_emov2, unet_conv):
         assert b.op.v.out_channels == 2 * cin  # λ = 2 on the input width
         assert isinstance(b.op.act, nn.GELU)
         assert b.dw.conv.kernel_size == (5, 5) and b.dw.conv.groups == 2 * cin
-        assert isinstance(b.dw.bn, LayerNormAct2d) and isinstance(b.dw.bn.act, nn.GELU)  # LN2d + GELU
+        assert isinstance(b.dw.bn, LayerNorm2d) and isinstance(b.dw.act, nn.GELU)  # LN2d + GELU
         assert b.proj.bias is None
         assert torch.all(b.layer_scale.gamma == 1e-6)
         assert b.has_skip == (cin == b.proj.out_channels)
@@ -105,7 +105,7 @@ def test_macs_at_512():
     assert w8 == pytest.approx(228.42, abs=0.01) and conv == pytest.approx(203.56, abs=0.01)  # this build's values
     m10 = build("i2rmb", 10)
     w10 = count_macs(m10, (3, 512, 512), fvcore_style=True) / 1e9
-    assert w10 == pytest.approx(257.58, abs=0.01)  # padding to 20/40/70/130/260/520 costs attention only
+    assert w10 == pytest.approx(257.56, abs=0.01)  # padding to 20/40/70/130/260/520 costs attention only
     assert _padded_projection_macs(build("i2rmb", 8), (512, 512)) == 0  # 512 / 2^k is a multiple of 8
     official = w10 + _padded_projection_macs(m10, (512, 512)) / 1e9
     assert official == pytest.approx(268.2, rel=0.005)  # video_unet.md §2.2: the released code at window 10

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test venv lint clean
+.PHONY: demo test venv lint clean data
 
 venv: $(STAMP)
 
@@ -14,7 +14,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e ".[test]"
 	@touch $(STAMP)
 
-demo: venv
+# The embedded data set (Debian's dataset-fashion-mnist) is system data: installed here, never by the library.
+FMNIST := /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+
+data:
+	@test -f $(FMNIST) || { command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ] \
+	  && (apt-get install -y -qq --no-install-recommends dataset-fashion-mnist >/dev/null 2>&1 \
+	      || (apt-get update -qq && apt-get install -y -qq --no-install-recommends dataset-fashion-mnist >/dev/null)) \
+	  || echo "note: install Fashion-MNIST with 'sudo apt-get install dataset-fashion-mnist'"; }
+
+demo: venv data
 	$(BIN)/python -m emov2.demo
 
 test: venv

@@ -6,7 +6,7 @@ interleaved, batch 1, channels_last, fused.
 Rows:
   full               the model as it runs
   no softmax.V       QK^T and softmax computed, the attention-weighted sum of V skipped (V passed through)
-  no attention math  the window gathers/scatters kept, QK^T, softmax and the V sum skipped
+  no attention math  the window cuts (permute copies) kept, QK^T, softmax and the V sum skipped
   no attention core  V passed straight through (projections, GELU, depthwise conv etc. kept): a lower bound on
                      what any window attention implementation could reach inside this architecture
   peer               a timm model, same settings
@@ -23,10 +23,10 @@ import timm
 import torch
 
 import emov2
-from emov2.layers import attention
+from emov2.layers import attention, attention_kernels
 
 
-def _skip_softmax_v(q, k, v, bias=None, sdpa=None):
+def _skip_softmax_v(q, k, v, bias=None, fused=False):
     attn = (q * q.shape[-1] ** -0.5) @ k.transpose(-2, -1)
     (attn if bias is None else attn + bias).softmax(dim=-1)
     return v
@@ -46,26 +46,24 @@ def main() -> None:
     ours = emov2.reparameterize(timm.create_model(args.model)).to(memory_format=torch.channels_last)
     peer = timm.create_model(args.peer).eval().to(memory_format=torch.channels_last)
 
-    attend, windows = attention._attend, attention.WindowAttention._attend_windows
-    one_window = attention.WindowAttention._attend_one_window
-    patches = {  # row -> (_attend, _attend_windows, _attend_one_window)
-        "full": (attend, windows, one_window),
-        "no softmax.V": (_skip_softmax_v, windows, one_window),
-        "no attention math": (lambda q, k, v, bias=None, sdpa=None: v, windows, one_window),
-        "no attention core": (attend, lambda self, x, qk, v, h, w: v, lambda self, x, qk, v, n_pad: v),
+    # the eager kernel is attend_permute (called from attention.py), which calls attend (in attention_kernels.py)
+    attend, kernel = attention_kernels.attend, attention.attend_permute
+    patches = {  # row -> (attend, kernel)
+        "full": (attend, kernel),
+        "no softmax.V": (_skip_softmax_v, kernel),
+        "no attention math": (lambda q, k, v, bias=None, fused=False: v, kernel),
+        "no attention core": (attend, lambda qk, v, *args: v),
     }
 
     def run(row: str) -> None:
         if row == "peer":
             peer(x)
             return
-        attention._attend, attention.WindowAttention._attend_windows, attention.WindowAttention._attend_one_window = (
-            patches[row])
+        attention_kernels.attend, attention.attend_permute = patches[row]
         try:
             ours(x)
         finally:
-            attention._attend, attention.WindowAttention._attend_windows = attend, windows
-            attention.WindowAttention._attend_one_window = one_window
+            attention_kernels.attend, attention.attend_permute = attend, kernel
 
     rows = [*patches, "peer"]
     times: dict[str, list[float]] = {r: [] for r in rows}

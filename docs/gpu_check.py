@@ -1,8 +1,8 @@
 """GPU parity check: every CUDA code path of EMOv2 against a CPU float64 reference.
 
-Paths: SDPA attention (the GPU branch of ``_attend``), channels_last, the fused model, bf16 autocast, a CUDA
-graph capture and (``--compile``) torch.compile. Inputs: 224x224 (windowed stages and a one-window stage 4) and
-97x131 (padded windows and a padded single window, i.e. the logit-bias path). Weights are perturbed so the
+Paths: SDPA attention (``fused_attn``, set by ``emov2.configure_layers``), channels_last, the fused model, bf16
+autocast, a CUDA graph capture and (``--compile``) torch.compile. Inputs: 224x224 (windowed stages and a one-window
+stage 4) and 97x131 (padded windows and a padded single window, i.e. the logit-bias path). Weights are perturbed so the
 outputs carry signal. Prints ||out - ref|| / ||ref|| per case and exits 1 if any exceeds its tolerance
 (fp32 1e-4 with TF32 off, bf16 3e-2).
 
@@ -62,8 +62,8 @@ def main() -> int:
         model = perturb_(emov2.create_model(name), seed=0).eval()
         ref_model = copy.deepcopy(model).double()
         dev = args.device
-        gpu = model.to(dev)
-        fused = emov2.reparameterize(copy.deepcopy(model)).to(dev).to(memory_format=torch.channels_last).eval()
+        gpu = emov2.configure_layers(model.to(dev), fused_attn=dev.startswith("cuda"))  # SDPA on the GPU
+        fused = emov2.reparameterize(copy.deepcopy(gpu)).to(memory_format=torch.channels_last).eval()
         for h, w in ((224, 224), (97, 131)):
             x = torch.randn(args.batch, 3, h, w, generator=torch.Generator().manual_seed(h * w))
             with torch.no_grad():

@@ -5,17 +5,20 @@ D-EMOv2 / DiT diffusion generators (``emov2.generation``).
 """
 
 from .generation import create_generator, list_generators
-from .layers import AttentionMode, MetaMobileBlock, WindowAttention
+from .layers import AttentionMode, MetaMobileBlock, WindowAttention, configure_layers, exportable_layers
 from .models import (
     VARIANTS,
     CheckpointError,
     EMOv2,
+    EMOv2Features,
     count_macs,
     count_params,
     create_model,
     from_official,
+    get_model_info,
     list_models,
     reparameterize,
+    save_pretrained,
     to_official,
 )
 
@@ -26,15 +29,20 @@ __all__ = [
     "AttentionMode",
     "CheckpointError",
     "EMOv2",
+    "EMOv2Features",
     "MetaMobileBlock",
     "WindowAttention",
+    "configure_layers",
     "count_macs",
     "count_params",
     "create_generator",
     "create_model",
+    "exportable_layers",
     "from_official",
+    "get_model_info",
     "list_generators",
     "list_models",
     "reparameterize",
+    "save_pretrained",
     "to_official",
 ]

@@ -10,8 +10,9 @@ from emov2.cli.main import main
 
 def test_bench_infer_writes_outputs(tmp_path, capsys):
     rc = main(["bench", "--models", "emov2_1m,mobilenetv3_small_100", "--img-size", "32", "--reps", "2",
-               "--iters", "1", "--warmup", "1", "--channels-last", "--onnxruntime", "--onnx-exporter", "torchscript",
-               "--threads", "1", "--profile", "3", "--out", str(tmp_path)])
+               "--calls-per-sample", "1", "--warmup-calls", "1", "--channels-last", "--onnxruntime",
+               "--onnx-exporter", "torchscript",
+               "--threads", "1", "--profile", "3", "--output", str(tmp_path)])
     assert rc == 0
     out = capsys.readouterr().out
     assert "| emov2_1m | onnxruntime |" in out and "| mobilenetv3_small_100 | channels_last |" in out
@@ -34,7 +35,7 @@ def test_bench_infer_writes_outputs(tmp_path, capsys):
 
 def test_bench_train_mode(tmp_path, capsys):
     rc = main(["bench", "--models", "emov2_1m", "--mode", "train", "--batch-size", "4", "--img-size", "32",
-               "--reps", "1", "--iters", "1", "--warmup", "1", "--out", str(tmp_path)])
+               "--reps", "1", "--calls-per-sample", "1", "--warmup-calls", "1", "--output", str(tmp_path)])
     assert rc == 0
     (row,) = csv.DictReader(open(tmp_path / "bench.csv"))
     assert row["mode"] == "train" and float(row["img_per_s"]) > 0

@@ -7,7 +7,7 @@ from torchvision.transforms import v2
 
 from emov2.detection import create_detector
 from emov2.detection.transforms import detection_transforms
-from emov2.recipes import load_recipe
+from emov2.engine.config import load_recipe
 
 
 def _head_convs(model):
@@ -28,8 +28,8 @@ def test_ssdlite_expand_ratio():
     def zoom(t):
         return [op for op in t.transforms if isinstance(op, v2.RandomZoomOut)]
 
-    assert load_recipe("det", "ssdlite")["expand_ratio"] == 4.0
-    assert load_recipe("det", "ssdlite")["head_init_std"] == 0.001
+    assert load_recipe("ssdlite", "det")["expand_ratio"] == 4.0
+    assert load_recipe("ssdlite", "det")["head_init_std"] == 0.001
     (z,) = zoom(detection_transforms("ssdlite", True))
     assert tuple(z.side_range) == (1.0, 4.0)
     assert zoom(detection_transforms("ssdlite", True, expand_ratio=1.0)) == []

@@ -1,19 +1,20 @@
-"""`emov2 export` rebuilds a trained checkpoint as trained (window size and classes from its sidecar)."""
+"""`emov2 export` rebuilds a trained artifact as trained (window size and classes from its sidecar)."""
 
 import pytest
 import torch
 
 import emov2
+from emov2.engine.artifact import write_artifact
 from emov2.export import perturb_
 from emov2.export.api import load_model
-from emov2.train.checkpoint import save_best
 
 
 @pytest.fixture
 def trained_window2(tmp_path):
     model = perturb_(emov2.create_model("emov2_1m", num_classes=3, window_size=2), seed=0).eval()
-    info = {"variant": "emov2_1m", "classes": ["a", "b", "c"], "img_size": 32, "window_size": 2}
-    save_best(model.state_dict(), tmp_path / "best.safetensors", info)
+    info = {"task": "cls", "arch": "emov2_1m", "model_kwargs": {"num_classes": 3, "window_size": 2},
+            "num_classes": 3, "classes": ["a", "b", "c"], "img_size": 32, "window_size": 2}
+    write_artifact(model.state_dict(), tmp_path / "best.safetensors", info)
     return model, tmp_path / "best.safetensors"
 
 
@@ -23,9 +24,13 @@ def test_sidecar_window_size_is_used(trained_window2):
     with torch.no_grad():
         ref = model(x)
         loaded = load_model("emov2_1m", path)(x)
-        default_window = emov2.create_model("emov2_1m", num_classes=3, checkpoint=path).eval()(x)
-    torch.testing.assert_close(loaded, ref)
-    assert (default_window - ref).abs().max() > 1e-3  # the window size matters: ignoring it would be wrong
+        by_artifact_alone = load_model(None, path)(x)
+        default_window = emov2.create_model("emov2_1m", num_classes=3).eval()
+        default_window.load_state_dict(model.state_dict())
+        other = default_window(x)
+    torch.testing.assert_close(loaded, ref, rtol=0, atol=0)
+    torch.testing.assert_close(by_artifact_alone, ref, rtol=0, atol=0)
+    assert (other - ref).abs().max() > 1e-3  # the window size matters: ignoring it would be wrong
 
 
 def test_sidecar_contradictions_are_errors(trained_window2):

@@ -55,15 +55,18 @@ def test_transforms_shapes_and_ignore_padding():
 def test_cli_train_eval_predict(tmp_path, rect_ade, capsys):
     out = tmp_path / "run"
     rc = main(["seg", "train", "--arch", "fpn", "--backbone", "emov2_1m", "--data", str(rect_ade), "--num-classes", "3",
-               "--out", str(out), "--iters", "2", "--batch-size", "2", "--crop", "64", "--scale", "80", "64",
-               "--warmup", "1"])
+               "--output", str(out), "--iters", "2", "--batch-size", "2", "--crop", "64", "--scale", "80", "64",
+               "--warmup-iters", "1", "--workers", "0"])
     assert rc == 0
-    assert json.loads((out / "eval_before.json").read_text()).keys() == {"mIoU", "aAcc", "mAcc"}
-    assert (out / "last.pt").is_file() and (out / "curves.png").is_file()
-    assert main(["seg", "eval", "--checkpoint", str(out / "last.pt"), "--data", str(rect_ade), "--json"]) == 0
+    rows = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    first = next(r for r in rows if r["kind"] == "eval")
+    assert first["step"] == 0 and {"mIoU", "aAcc", "mAcc"} <= set(first)  # the untrained model, evaluated first
+    assert (out / "last.pt").is_file() and (out / "curves.png").is_file() and (out / "best.json").is_file()
+    assert main(["seg", "eval", "--checkpoint", str(out / "best.safetensors"), "--data", str(rect_ade), "--json"]) == 0
     assert "mIoU" in json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     img = rect_ade / "images" / "validation" / "0.png"
-    assert main(["seg", "predict", "--checkpoint", str(out / "last.pt"), str(img), "--out", str(tmp_path / "p")]) == 0
+    assert main(["seg", "predict", "--checkpoint", str(out / "last.pt"), str(img), "--output",
+                 str(tmp_path / "p")]) == 0
     pred = Image.open(tmp_path / "p" / "0.png")
     assert pred.size == (2 * 80, 64)  # overlay and colour map side by side
     assert main(["seg", "eval", "--checkpoint", str(out / "last.pt"), "--data", str(tmp_path / "none")]) == 2

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..models import VARIANTS, create_model, reparameterize
 from .peers import published_top1
 
 __all__ = ["ModelSpec", "OutputAdapter", "build_model", "fuse", "parse_extra_model", "parse_models"]
@@ -86,27 +87,12 @@ def _import_factory(target: str):
 
 
 def fuse(model: nn.Module) -> nn.Module:
-    """Reparameterize for inference: ``emov2.reparameterize`` when the package has it, else timm's."""
-    import emov2
-
-    fn = getattr(emov2, "reparameterize", None)
-    if fn is None:
-        from timm.utils import reparameterize_model
-
-        fn = reparameterize_model
-    out = fn(model)
-    return model if out is None else out
-
-
-def has_package_fusion() -> bool:
-    import emov2
-
-    return getattr(emov2, "reparameterize", None) is not None
+    """Reparameterize for inference (EMOv2 blocks and any timm module with ``reparameterize()``)."""
+    return reparameterize(model)
 
 
 def build_model(spec: ModelSpec, num_classes: int = 1000) -> nn.Module:
     """Random-init model in eval mode (fused if the spec asks)."""
-    from ..models import VARIANTS, create_model
 
     if spec.external:
         model = OutputAdapter(_import_factory(spec.name)())

@@ -85,10 +85,9 @@ def ort_op_times(trace_path: str | Path, *, skip_runs: int = 1) -> dict[str, flo
 
 
 def profile_step(step: Callable[[], object], *, device: str, top: int, steps: int = PROFILE_STEPS) -> list[OpTime]:
-    """The ``top`` most expensive operators of a benchmark step (a PyTorch callable or an ONNX Runtime step)."""
-    from .runners import OrtStep
-
-    if isinstance(step, OrtStep):  # profiled in a second session of its own
+    """The ``top`` most expensive operators of a benchmark step: a PyTorch callable, or a step that profiles itself
+    (``profile_totals(steps)``: ONNX Runtime, in a second session of its own)."""
+    if hasattr(step, "profile_totals"):
         totals = step.profile_totals(steps)
     else:
         totals = profile_torch(step, device=device, steps=steps)

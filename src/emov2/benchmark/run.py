@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from .models import ModelSpec, build_model, has_package_fusion
+from .models import ModelSpec, build_model
 from .profiling import profile_step
 from .runners import make_infer, make_ort_infer, make_train
 from .timing import summarize, time_interleaved
@@ -71,7 +71,7 @@ def environment(cfg: BenchConfig) -> dict:
     meta = dict(
         date=time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()), python=platform.python_version(),
         torch=torch.__version__, timm=timm.__version__, machine=platform.machine(), processor=_cpu_name(),
-        torch_threads=torch.get_num_threads(), package_fusion=has_package_fusion(),
+        torch_threads=torch.get_num_threads(),
     )
     if cfg.onnxruntime:
         import onnxruntime

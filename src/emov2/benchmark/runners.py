@@ -11,6 +11,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .profiling import ort_op_times
+
 __all__ = ["DTYPES", "OrtStep", "autocast", "make_infer", "make_ort_infer", "make_train", "prepare"]
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
@@ -27,6 +29,10 @@ def prepare(model: nn.Module, device: str, channels_last: bool, compile: bool) -
     """Move to ``device`` (and channels_last); ``compile``: torch.compile, for CPU inference with inductor's freezing
     (weights become constants, folded and prepacked for oneDNN; without it inductor gains nothing on CPU here)."""
     model = model.to(device)
+    if torch.device(device).type == "cuda":  # EMOv2 attention built on CPU runs matmuls; SDPA on the GPU
+        from ..layers import configure_layers
+
+        configure_layers(model, fused_attn=True)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
     if compile:
@@ -103,8 +109,6 @@ class OrtStep:
 
     def profile_totals(self, steps: int) -> dict[str, float]:
         """Self time (µs over ``steps`` runs after one warm-up run) per ONNX op type."""
-        from .profiling import ort_op_times
-
         session = self._session(profile=True)
         for _ in range(steps + 1):
             session.run(None, self.feed)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -37,14 +38,15 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--fused", action="store_true",
                    help="fuse every model (emov2.reparameterize if available, else timm.utils.reparameterize_model)")
     p.add_argument("--threads", type=int, default=None, help="torch and ONNX Runtime intra-op threads")
-    p.add_argument("--warmup", type=int, default=3, help="untimed calls per runner before timing")
+    p.add_argument("--warmup-calls", type=int, default=3, help="untimed calls per runner before timing")
     p.add_argument("--reps", type=int, default=15, help="interleaved repetitions (samples per runner)")
-    p.add_argument("--iters", type=int, default=2, help="calls averaged into one sample")
+    p.add_argument("--calls-per-sample", type=int, default=2, help="calls averaged into one timing sample")
     p.add_argument("--num-classes", type=int, default=1000)
     p.add_argument("--profile", type=int, default=0, metavar="N",
                    help="after timing, print each runner's N most expensive operators by self time (torch.profiler; "
                         "ONNX Runtime's profiler for --onnxruntime); the JSON rows get them as top_ops")
-    p.add_argument("--out", default=None, metavar="DIR", help="write bench.csv, bench.json and bench.png here")
+    p.add_argument("--output", default=None, metavar="DIR", help="write bench.csv, bench.json and bench.png here")
+    p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.set_defaults(func=run)
 
 
@@ -60,39 +62,36 @@ def run(args: argparse.Namespace) -> int:
         write_csv,
         write_json,
     )
-    from ..benchmark.models import has_package_fusion
-
     for d in args.extra_path:
         sys.path.insert(0, d)
     specs = parse_models(args.models, fused=args.fused) + [parse_extra_model(t) for t in args.extra_model]
     labels = [s.label for s in specs]
     if len(set(labels)) != len(labels):
         raise ValueError(f"a model is listed twice: {labels}")
-    if any(s.fused for s in specs) and not has_package_fusion():
-        print("note: emov2.reparameterize is not available in this version; fusing with "
-              "timm.utils.reparameterize_model (EMOv2 blocks stay unfused unless they define reparameterize())",
-              file=sys.stderr)
     for name, value in (("--batch-size", args.batch_size), ("--img-size", args.img_size), ("--reps", args.reps),
-                        ("--iters", args.iters)):
+                        ("--calls-per-sample", args.calls_per_sample)):
         if value < 1:
             raise ValueError(f"{name} must be >= 1, got {value}")
     cfg = BenchConfig(
         models=specs, device=args.device, batch_size=args.batch_size, img_size=args.img_size, mode=args.mode,
         precision=args.precision, channels_last=args.channels_last, compile=args.compile,
-        onnxruntime=args.onnxruntime, no_eager=args.no_eager, threads=args.threads, warmup=args.warmup,
-        reps=args.reps, iters=args.iters, num_classes=args.num_classes, onnx_exporter=args.onnx_exporter,
+        onnxruntime=args.onnxruntime, no_eager=args.no_eager, threads=args.threads, warmup=args.warmup_calls,
+        reps=args.reps, iters=args.calls_per_sample, num_classes=args.num_classes, onnx_exporter=args.onnx_exporter,
         profile=args.profile,
-        work_dir=str(Path(args.out) / "onnx") if args.out and args.onnxruntime else None,
+        work_dir=str(Path(args.output) / "onnx") if args.output and args.onnxruntime else None,
     )
     rows, meta = run_benchmark(cfg, log=lambda m: print(m, file=sys.stderr))
     print(f"\n{meta['date']} | {meta['processor']} | torch {meta['torch']} ({meta['torch_threads']} threads) | "
           f"timm {meta['timm']} | {args.device} | {args.mode} | batch {args.batch_size} | {args.img_size}px | "
           f"{args.precision}\n")
-    print(markdown_table(rows))
+    if args.json:
+        print(json.dumps({"meta": meta, "rows": rows}, indent=1, default=str))
+    else:
+        print(markdown_table(rows))
     if args.profile:
         print("\n" + profile_tables(rows))
-    if args.out:
-        out = Path(args.out)
+    if args.output:
+        out = Path(args.output)
         out.mkdir(parents=True, exist_ok=True)
         write_csv(rows, out / "bench.csv")
         write_json(rows, meta, out / "bench.json")

@@ -10,7 +10,8 @@ import os
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("eval", help="evaluate a trained checkpoint: top-1, top-5, loss", description=__doc__)
-    p.add_argument("--checkpoint", required=True, help="best.safetensors written by emov2 train (+ its .json)")
+    p.add_argument("--checkpoint", required=True, help="an artifact written by emov2 train (best.safetensors + "
+                   "best.json), or its last.pt")
     p.add_argument("--data", required=True, help="folder with <class>/<image> (e.g. DIR/val), or 'fashion-mnist'")
     p.add_argument("--batch-size", type=int, default=128)
     p.add_argument("--workers", type=int, default=min(4, os.cpu_count() or 1))
@@ -21,8 +22,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _loader(args, info):
     from torch.utils.data import DataLoader
 
+    from ..classification.inference import eval_transform_for
     from ..data.folder import ImageFolderChecked, collate_skip_bad
-    from ..train.inference import eval_transform_for
 
     if args.data.lower().replace("_", "-") == "fashion-mnist":
         from ..data.fashion_mnist import FASHION_MNIST_CLASSES, load_fashion_mnist
@@ -47,21 +48,22 @@ def _loader(args, info):
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..train.engine import evaluate
-    from ..train.inference import load_classifier
+    from ..classification.evaluate import evaluate_classifier
+    from ..classification.inference import load_classifier
 
     model, info = load_classifier(args.checkpoint)
     loader = _loader(args, info)
-    m = evaluate(model, loader, len(info["classes"]), device=torch.device("cpu"), progress=not args.json)
+    m = evaluate_classifier(model, loader, len(info["classes"]), device=torch.device("cpu"),
+                            progress=not args.json)
     if m["images"] == 0:
         raise ValueError(f"all {m['skipped']} images in {args.data} are unreadable")
-    result = {"checkpoint": str(args.checkpoint), "data": args.data, "model": info["variant"],
+    result = {"checkpoint": str(args.checkpoint), "data": args.data, "model": info["arch"],
               "img_size": info["img_size"], "images": m["images"], "skipped": m["skipped"],
               "top1": round(m["top1"], 3), "top5": round(m["top5"], 3), "loss": round(m["loss"], 4)}
     if args.json:
         print(json.dumps(result, indent=1))
     else:
         skipped = f" ({m['skipped']} unreadable skipped)" if m["skipped"] else ""
-        print(f"{info['variant']} @ {info['img_size']} px on {args.data}: top-1 {m['top1']:.2f}%  "
+        print(f"{info['arch']} @ {info['img_size']} px on {args.data}: top-1 {m['top1']:.2f}%  "
               f"top-5 {m['top5']:.2f}%  loss {m['loss']:.4f}  ({m['images']} images{skipped})")
     return 0

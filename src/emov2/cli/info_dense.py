@@ -1,4 +1,8 @@
-"""``emov2 info --task det|seg``: parameter counts (and optionally FLOPs) of the dense models next to the paper's."""
+"""``emov2 info --task det|seg``: parameter counts (and optionally FLOPs) of the dense models next to the paper's.
+
+The HRF UNets (``--arch unet``: U-EMOv2 and the plain UNet-S5-D16) always show their MACs at 512x512: they are
+counted on the meta device (no arithmetic runs), fvcore-style (norms included), as the paper's 228 / 204 G.
+"""
 
 from __future__ import annotations
 
@@ -39,6 +43,16 @@ def dense_flops(model: nn.Module, task: str, hw: tuple[int, int]) -> float:
     return counter.get_total_flops() / 2 / 1e9
 
 
+def unet_macs(block: str, window_size: int = 8, hw: tuple[int, int] = (512, 512)) -> float:
+    """GMACs (fvcore-style) of an HRF UNet segmenter at ``hw``, counted on the meta device in a second."""
+    from ..models.complexity import count_macs
+    from ..segmentation import create_segmenter
+
+    with torch.device("meta"):
+        model = create_segmenter("unet", block, 2, window_size=window_size, aux=False)
+    return count_macs(model, (3, *hw), fvcore_style=True) / 1e9
+
+
 def dense_table(task: str, archs: list[str] | None = None, backbones: tuple[str, ...] = BACKBONES,
                 flops: bool = False) -> list[dict]:
     from ..detection import create_detector
@@ -51,8 +65,11 @@ def dense_table(task: str, archs: list[str] | None = None, backbones: tuple[str,
     for arch in archs or list(paper):
         if arch not in paper:
             raise ValueError(f"unknown {task} arch {arch!r}; known: {', '.join(paper)}")
-        for b in backbones:
-            if task == "det":
+        for b in (tuple(paper[arch]) if arch == "unet" else backbones):
+            if arch == "unet":
+                model = create_segmenter("unet", b, 2)
+                hw = (512, 512)
+            elif task == "det":
                 model = create_detector(arch, b, 80)
                 hw = FLOPS_INPUT[arch]
             else:
@@ -60,10 +77,12 @@ def dense_table(task: str, archs: list[str] | None = None, backbones: tuple[str,
                 hw = (512, 512)
             n = inference_params(model)
             ref = paper[arch][b]
-            row = dict(arch=arch, backbone=b, params_m=round(n / 1e6, 2), paper_params_m=ref["params"],
+            row = dict(arch=arch, backbone=b, params=n, params_m=round(n / 1e6, 2), paper_params_m=ref["params"],
                        diff_pct=round(100 * (n / 1e6 / ref["params"] - 1), 1), paper_gflops=ref["flops"],
                        flops_input=f"{hw[0]}x{hw[1]}")
-            if flops:
+            if arch == "unet":
+                row["gflops"] = round(unet_macs(b), 2)
+            elif flops:
                 row["gflops"] = round(dense_flops(model, task, hw), 2)
             rows.append(row)
     return rows
@@ -78,8 +97,8 @@ def print_dense_table(rows: list[dict], as_json: bool = False) -> None:
           + "paper GFLOPs | at |")
     print("|---|---|---:|---:|---:|" + ("---:|" if has_flops else "") + "---:|---|")
     for r in rows:
-        fl = f"{r['gflops']:.2f} | " if has_flops else ""
+        fl = (f"{r['gflops']:.2f} | " if "gflops" in r else "- | ") if has_flops else ""
         print(f"| {r['arch']} | {r['backbone']} | {r['params_m']:.2f} | {r['paper_params_m']:.1f} | "
               f"{r['diff_pct']:+.1f}% | {fl}{r['paper_gflops']:g} | {r['flops_input']} |")
-    print("\nDetection: 80 COCO classes; segmentation: 150 ADE20K classes, auxiliary FCN head left out "
-          "(training only), as in the paper's counts.")
+    print("\nDetection: 80 COCO classes; segmentation: 150 ADE20K classes (unet: 2 HRF classes; i2rmb = U-EMOv2 with "
+          "window 8, conv = UNet-S5-D16), auxiliary FCN head left out (training only), as in the paper's counts.")

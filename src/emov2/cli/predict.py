@@ -18,21 +18,23 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _read(path: str, grayscale: bool):
-    from PIL import Image, UnidentifiedImageError
+    """The image as training and eval read it (EXIF upright, 16-bit scaled, transparency over white)."""
+    from PIL import UnidentifiedImageError
+
+    from ..data.decode import read_image
 
     if not Path(path).is_file():
         raise FileNotFoundError(f"image not found: {path}")
     try:
-        with Image.open(path) as im:
-            return im.convert("L").convert("RGB") if grayscale else im.convert("RGB")
-    except (OSError, UnidentifiedImageError) as e:
+        return read_image(path, grayscale=grayscale)
+    except (OSError, UnidentifiedImageError, ValueError) as e:
         raise ValueError(f"cannot read image {path} ({e})") from None
 
 
 def run(args: argparse.Namespace) -> int:
     import torch
 
-    from ..train.inference import eval_transform_for, load_classifier, predict_topk
+    from ..classification.inference import eval_transform_for, load_classifier, predict_topk
 
     if args.topk < 1:
         raise ValueError("--topk must be at least 1")

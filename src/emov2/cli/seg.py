@@ -2,7 +2,8 @@
 
 Data: ``--data ROOT`` with ``images/{training,validation}`` and ``annotations/{training,validation}``.
 ADE20K itself: ``--num-classes 150 --reduce-zero-label``; the ``make-shapes`` set: ``--num-classes 11``
-(background + 10 Fashion-MNIST classes, the default).
+(background + 10 Fashion-MNIST classes, the default). Settings: the paper's recipe of ``--arch`` <-
+``--config RECIPE`` <- flags.
 """
 
 from __future__ import annotations
@@ -11,149 +12,92 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
-
-from ._dense import (
-    add_train_flags,
-    evaluate_before,
-    finish_run,
-    main_process,
-    make_loader,
-    resolve_recipe,
-    seed_everything,
-    wrap_ddp,
-)
-from .main import UserError
-
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from ..segmentation.config import SegConfig
+    from ._train import add_train_flags
+
     p = sub.add_parser("seg", help="semantic segmentation: train, eval, predict")
     ssub = p.add_subparsers(dest="seg_command", required=True, metavar="ACTION")
-
-    t = ssub.add_parser("train", help="train a segmenter on ADE20K-layout data")
-    add_train_flags(t, ["deeplabv3", "pspnet", "fpn", "segformer"], _data_flags)
-    t.add_argument("--crop", type=int, help="training crop size (512 in the paper)")
-    t.add_argument("--scale", type=int, nargs=2, metavar=("LONG", "SHORT"), help="base resize scale (2048 512)")
+    t = ssub.add_parser("train", help="train a segmenter on ADE20K-layout data", description=__doc__,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_train_flags(t, SegConfig)
     t.set_defaults(func=run_train)
 
-    e = ssub.add_parser("eval", help="mIoU / aAcc / mAcc of a checkpoint")
-    e.add_argument("--checkpoint", required=True)
-    e.add_argument("--data", required=True)
-    e.add_argument("--split", default="validation")
-    e.add_argument("--limit", type=int)
-    e.add_argument("--json", action="store_true")
+    e = ssub.add_parser("eval", help="mIoU / aAcc / mAcc of a trained segmenter")
+    e.add_argument("--checkpoint", required=True, help="artifact written by seg train (best.safetensors), or last.pt")
+    e.add_argument("--data", required=True, help="ADE20K-layout root")
+    e.add_argument("--val-split", default="validation", help="split folder name")
+    e.add_argument("--eval-limit", type=int, default=0, help="first N images only (0: all)")
+    e.add_argument("--json", action="store_true", help="print the metrics as JSON")
     e.set_defaults(func=run_eval)
 
-    q = ssub.add_parser("predict", help="colour-coded segmentation drawn on the images (PNG)")
-    q.add_argument("--checkpoint", required=True)
-    q.add_argument("images", nargs="+")
-    q.add_argument("--out", required=True)
+    q = ssub.add_parser("predict", help="colour-coded segmentation drawn on the images (PNG per image)")
+    q.add_argument("--checkpoint", required=True, help="artifact written by seg train (best.safetensors), or last.pt")
+    q.add_argument("images", nargs="+", help="image files or folders")
+    q.add_argument("--output", required=True, help="folder for the PNGs")
     q.add_argument("--alpha", type=float, default=0.5, help="overlay opacity")
     q.set_defaults(func=run_predict)
 
 
-def _data_flags(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", required=True, help="ADE20K-layout root")
-    p.add_argument("--num-classes", type=int, default=11)
-    p.add_argument("--reduce-zero-label", action="store_true", help="label 0 -> ignore, l -> l-1 (ADE20K)")
-    p.add_argument("--train-split", default="training")
-    p.add_argument("--val-split", default="validation")
-
-
-def build_from_checkpoint(path: str):
-    from ..segmentation import create_segmenter
-    from ..utils.checkpoint import load_checkpoint
-
-    ck = load_checkpoint(path)
-    cfg = ck.get("config", {})
-    if cfg.get("task") != "seg":
-        raise UserError(f"{path}: not a segmentation checkpoint written by `emov2 seg train`")
-    model = create_segmenter(cfg["arch"], cfg["backbone"], cfg["num_classes"])
-    model.load_state_dict(ck["model"])
-    return model.eval(), cfg
-
-
 def run_train(args: argparse.Namespace) -> int:
-    from ..segmentation import create_segmenter
-    from ..segmentation.data import SegmentationFolder
-    from ..segmentation.engine import evaluate_segmenter, segmentation_loss
-    from ..segmentation.transforms import SegEval, SegTrain
-    from ..utils.loop import train_loop
-    from ..utils.optim import build_adamw, warmup_constant_cosine
+    from ..engine import fit
+    from ..segmentation.config import SegConfig
+    from ..segmentation.task import SegmentationTask
+    from ._train import print_summary, resolve_settings
 
-    recipe = resolve_recipe("seg", args)
-    if args.crop:
-        recipe["crop"] = args.crop
-    if args.scale:
-        recipe["scale"] = list(args.scale)
-    seed_everything(args.seed)
-    train_ds = SegmentationFolder(args.data, args.train_split, args.num_classes, args.reduce_zero_label,
-                                  SegTrain(recipe["crop"], tuple(recipe["scale"])))
-    val_ds = SegmentationFolder(args.data, args.val_split, args.num_classes, args.reduce_zero_label,
-                                SegEval(tuple(recipe["scale"])))
-    for ds, split in ((train_ds, args.train_split), (val_ds, args.val_split)):
-        if len(ds) == 0:
-            raise UserError(f"{args.data}: no image/label pairs in split {split!r}")
-        if ds.skipped and main_process():
-            print(f"{split}: skipped " + ", ".join(f"{k} {v}" for k, v in ds.skipped.items()))
-    model = create_segmenter(args.arch, args.backbone, args.num_classes, backbone_checkpoint=args.backbone_checkpoint,
-                             frozen_stages=recipe["frozen_stages"], norm_eval=recipe["norm_eval"])
-    loader = make_loader(train_ds, recipe["batch_size"], args.workers, None, True, args.seed)
-    iters = recipe["iters"]
-    config = dict(task="seg", arch=args.arch, backbone=args.backbone, num_classes=args.num_classes,
-                  reduce_zero_label=args.reduce_zero_label, scale=list(recipe["scale"]), recipe=recipe)
-
-    def eval_fn(m):
-        return evaluate_segmenter(m, val_ds, args.eval_limit) if main_process() else {}
-
-    out = Path(args.out)
-    evaluate_before(out, model, eval_fn, skip=args.no_eval_before)
-    opt = build_adamw(model, recipe["lr"], recipe["weight_decay"], recipe["head_lr_mult"], ("decode_head", "aux_head"))
-    sched = warmup_constant_cosine(iters, min(recipe["warmup"], iters // 5), recipe["warmup_factor"],
-                                   recipe["constant_until"])
-
-    def loss_fn(m, batch):
-        return segmentation_loss(m, batch, recipe["aux_weight"])
-
-    metrics = train_loop(wrap_ddp(model), loader, opt, sched, iters, loss_fn, out, eval_fn, args.eval_every,
-                         recipe["clip_grad"], log_every=max(1, min(20, iters // 20)), config=config)
-    finish_run(out, metrics, "mIoU")
+    arch = getattr(args, "arch", "deeplabv3")
+    recipe = {"unet": "unet_hrf"}.get(arch, arch)  # U-EMOv2's recipe is the HRF one
+    cfg = resolve_settings(args, SegConfig, "seg", base=recipe, base_under_config=True)
+    task = SegmentationTask(cfg)
+    print_summary(fit(task, cfg, args.command_line), task, args.json)
     return 0
 
 
 def run_eval(args: argparse.Namespace) -> int:
+    from ..artifacts import load_artifact
     from ..segmentation.data import SegmentationFolder
-    from ..segmentation.engine import evaluate_segmenter
+    from ..segmentation.engine import VESSEL_CLASSES, evaluate_segmenter
+    from ..segmentation.hrf import VesselFolder
     from ..segmentation.transforms import SegEval
 
-    model, cfg = build_from_checkpoint(args.checkpoint)
-    ds = SegmentationFolder(args.data, args.split, cfg["num_classes"], cfg["reduce_zero_label"],
-                            SegEval(tuple(cfg["scale"])))
+    model, info = load_artifact(args.checkpoint, task="seg")
+    prep = SegEval(tuple(info["scale"]))
+    hrf = info.get("data_layout") == "hrf"
+    ds = VesselFolder(args.data, args.val_split, prep) if hrf else SegmentationFolder(
+        args.data, args.val_split, info["num_classes"], info["reduce_zero_label"], prep)
     if len(ds) == 0:
-        raise UserError(f"{args.data}: no image/label pairs in split {args.split!r}")
-    metrics = evaluate_segmenter(model, ds, args.limit)
+        raise ValueError(f"{args.data}: no image/label pairs in split {args.val_split!r}")
+    slide = tuple(info["slide"]) if info.get("slide") else None
+    metrics = evaluate_segmenter(model, ds, args.eval_limit or None, slide=slide,
+                                 metrics=("mDice", "mIoU") if hrf else ("mIoU",),
+                                 class_names=VESSEL_CLASSES if hrf else None)
     print(json.dumps(metrics) if args.json else "\n".join(f"{k:6s} {v:6.2f}" for k, v in metrics.items()))
     return 0
 
 
-@torch.no_grad()
 def run_predict(args: argparse.Namespace) -> int:
-    import numpy as np
-    from PIL import Image
+    import torch
 
-    from ..segmentation.draw import draw_segmentation
+    from ..artifacts import load_artifact
+    from ..data.images import list_images, read_rgb_tensor
+    from ..segmentation.draw import draw_segmentation, draw_vessels
     from ..segmentation.engine import predict_logits
     from ..segmentation.transforms import SegEval
-    from .det import list_images
 
-    model, cfg = build_from_checkpoint(args.checkpoint)
-    out = Path(args.out)
+    model, info = load_artifact(args.checkpoint, task="seg")
+    out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
-    prep = SegEval(tuple(cfg["scale"]))
+    prep = SegEval(tuple(info["scale"]))
+    slide = tuple(info["slide"]) if info.get("slide") else None
     for f in list_images(args.images):
-        img = torch.from_numpy(np.asarray(Image.open(f).convert("RGB")).copy()).permute(2, 0, 1).float() / 255
+        img = read_rgb_tensor(f)
         x, _ = prep(img, None)
-        pred = predict_logits(model, x, tuple(img.shape[1:])).argmax(0)
-        draw_segmentation(img, pred, cfg["num_classes"], out / f"{f.stem}.png", args.alpha)
+        with torch.no_grad():
+            pred = predict_logits(model, x, tuple(img.shape[1:]), slide).argmax(0)
+        if info.get("data_layout") == "hrf":  # the vessel map over the photo
+            draw_vessels(img, pred, out / f"{f.stem}.png", alpha=args.alpha)
+        else:
+            draw_segmentation(img, pred, info["num_classes"], out / f"{f.stem}.png", args.alpha)
         print(f"{f} -> {out / (f.stem + '.png')}")
     return 0

@@ -39,7 +39,7 @@ class TensorLoader:
         train: shuffle, random crop with ``pad`` pixels of zero padding and horizontal flip; drop the last
             incomplete batch. Otherwise: fixed order, no augmentation, keep every sample.
         mean, std: normalisation (one value per channel; the grey image is repeated to 3 channels).
-        seed: base seed; epoch ``e`` uses ``seed + e`` for its order and augmentation.
+        seed: base seed of the epochs' orders and augmentation.
         rank, world_size: shard for DDP (rank takes samples ``rank::world_size`` of the epoch's order).
         channels_last: return channels-last tensors.
     """
@@ -57,16 +57,20 @@ class TensorLoader:
         self.std = torch.tensor(std, dtype=torch.float32).view(1, -1, 1, 1) * 255
         self.seed, self.rank, self.world_size = seed, rank, world_size
         self.channels_last = channels_last
-        self.epoch = 0
+        self.epoch, self.start = 0, 0
 
     def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+        self.epoch, self.start = epoch, 0
+
+    def set_start(self, batches: int) -> None:
+        """Begin the current epoch's next pass at batch ``batches``."""
+        self.start = batches
 
     def _indices(self) -> torch.Tensor:
         n = len(self.labels)
         if not self.train:
             return torch.arange(self.rank, n, self.world_size)
-        g = torch.Generator().manual_seed(self.seed + self.epoch)
+        g = torch.Generator().manual_seed((self.seed * 1_000_003 + self.epoch) % (1 << 62))
         order = torch.randperm(n, generator=g)
         per_step = self.batch_size * self.world_size
         order = order[: (n // per_step) * per_step]
@@ -77,6 +81,13 @@ class TensorLoader:
         if self.train:
             return n // (self.batch_size * self.world_size)
         return math.ceil(len(range(self.rank, n, self.world_size)) / self.batch_size)
+
+    def epoch_indices(self) -> list[int]:
+        """The sample indices this rank reads in the current epoch (whole batches when training)."""
+        idx = self._indices()
+        if self.train:
+            idx = idx[: (len(idx) // self.batch_size) * self.batch_size]
+        return idx.tolist()
 
     @property
     def num_samples(self) -> int:
@@ -104,13 +115,15 @@ class TensorLoader:
         return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        idx = self._indices()
-        g = torch.Generator().manual_seed((self.seed + self.epoch) * 1000 + 7 + self.rank)
-        for start in range(0, len(idx), self.batch_size):
+        idx, first, epoch = self._indices(), self.start, self.epoch
+        self.start = 0
+        for b, start in enumerate(range(first * self.batch_size, len(idx), self.batch_size), start=first):
             sel = idx[start: start + self.batch_size]
             if self.train and len(sel) < self.batch_size:
                 break
             x = self.images[sel]
             if self.train:
+                key = ((self.seed * 100_003 + epoch) * 1_000_003 + b) * 64 + self.rank
+                g = torch.Generator().manual_seed(key % (1 << 62))
                 x = self._augment(x, g)
             yield self._to_input(x), self.labels[sel]

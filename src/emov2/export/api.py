@@ -32,26 +32,26 @@ class ExportResult:
         return max((p.max_abs for p in self.parity), default=float("nan"))
 
 
-def load_model(name: str, checkpoint: str | os.PathLike | None = None, num_classes: int | None = None,
+def load_model(name: str | None, checkpoint: str | os.PathLike | None = None, num_classes: int | None = None,
                fused: bool = False) -> nn.Module:
-    """An EMOv2 variant (optionally from a checkpoint) or a timm model (random init), in eval mode.
+    """A model in eval mode: a trained artifact of any task (rebuilt as trained: window size, classes, heads),
+    an EMOv2 variant (optionally from an official checkpoint) or a timm model (random init).
 
-    A checkpoint written by ``emov2 train`` (``best.safetensors`` + its ``.json`` sidecar) is rebuilt as trained:
-    the sidecar's window size and classes apply (a 32 px model trained with window 2 is a different function with
-    the default window 7), and a variant that contradicts ``name`` is an error.
+    With an artifact, ``name`` and ``num_classes`` may be omitted; given, they must agree with its sidecar.
     """
-    from ..benchmark.models import fuse
-    from ..models import VARIANTS, create_model
-    from ..train.checkpoint import has_sidecar
+    from ..artifacts import load_artifact
+    from ..models import VARIANTS, create_model, reparameterize
 
-    if name in VARIANTS and checkpoint is not None and has_sidecar(checkpoint):
-        from ..train.inference import load_classifier
-
-        model, info = load_classifier(checkpoint)
-        if info["variant"] != name:
-            raise ValueError(f"{checkpoint} holds {info['variant']}, not {name}")
-        if num_classes is not None and num_classes != len(info["classes"]):
-            raise ValueError(f"{checkpoint} predicts {len(info['classes'])} classes, not {num_classes}")
+    if checkpoint is not None and _is_artifact(checkpoint):
+        model, info = load_artifact(checkpoint)
+        arch = info.get("arch")
+        if name is not None and name != arch:
+            raise ValueError(f"{checkpoint} holds {arch}, not {name}")
+        classes = info.get("num_classes", len(info.get("classes") or []))
+        if num_classes is not None and classes and num_classes != classes:
+            raise ValueError(f"{checkpoint} predicts {classes} classes, not {num_classes}")
+    elif name is None:
+        raise ValueError("give a model name (or an artifact written by an emov2 training command)")
     elif name in VARIANTS:
         model = create_model(name, checkpoint=checkpoint, num_classes=num_classes)
     else:
@@ -62,7 +62,13 @@ def load_model(name: str, checkpoint: str | os.PathLike | None = None, num_class
         kwargs = {"num_classes": num_classes} if num_classes else {}
         model = timm.create_model(name, pretrained=False, checkpoint_path=str(checkpoint or ""), **kwargs)
     model.eval()
-    return fuse(model).eval() if fused else model
+    return reparameterize(model).eval() if fused else model
+
+
+def _is_artifact(path: str | os.PathLike) -> bool:
+    """An emov2 artifact (NAME.safetensors with its NAME.json sidecar) or a training state (last.pt)."""
+    p = Path(path)
+    return (p.suffix == ".safetensors" and p.with_suffix(".json").is_file()) or p.name.endswith("last.pt")
 
 
 def _check_inputs(img_size: int, dynamic_batch: bool, dynamic_hw: bool) -> dict[str, torch.Tensor]:
@@ -85,7 +91,7 @@ def export_model(
     if quantize and fmt != "onnx":
         raise ValueError("--quantize applies to --format onnx only")
     if fmt in ("pte", "coreml") and (dynamic_batch or dynamic_hw):
-        raise ValueError(f"{fmt} files are exported with static shapes; drop --dynamic-batch/--dynamic-hw")
+        raise ValueError(f"{fmt} files are exported with static shapes; drop --dynamic-hw (the batch is fixed too)")
     path = Path(path)
     model = model.eval().cpu()
     run = None

@@ -37,8 +37,10 @@ def export_coreml(model: nn.Module, path: str | os.PathLike, img_size: int | tup
 
     h, w = (img_size, img_size) if isinstance(img_size, int) else img_size
     x = torch.randn(batch, 3, h, w)
-    with torch.no_grad():
-        traced = torch.jit.trace(model.eval().cpu(), x)
+    from ..layers import exportable_layers
+
+    with torch.no_grad(), exportable_layers(model.eval().cpu()):  # plain convs, gather attention (int32 indices)
+        traced = torch.jit.trace(model, x)
     try:
         mlmodel = ct.convert(
             traced, inputs=[ct.TensorType(name="input", shape=tuple(x.shape))],

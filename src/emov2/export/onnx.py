@@ -1,5 +1,6 @@
 """ONNX export (opset >= 17): the dynamo exporter (``torch.onnx.export(dynamo=True)``, onnxscript) first,
-the TorchScript exporter as fallback, with a dynamic batch and optionally dynamic height/width."""
+the TorchScript exporter as fallback, with a dynamic batch and optionally dynamic height/width. Both trace the
+model's exportable layers (:func:`emov2.layers.exportable_layers`: plain convs, the gather window attention)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from pathlib import Path
 
 import torch
 from torch import nn
+
+from ..layers import exportable_layers
 
 __all__ = ["DEFAULT_OPSET", "export_onnx"]
 
@@ -41,7 +44,7 @@ def _torchscript_export(model, x, path: Path, opset: int, dynamic_batch: bool, d
         axes[0] = "batch"
     if dynamic_hw:
         axes.update({2: "height", 3: "width"})
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), exportable_layers(model):
         warnings.simplefilter("ignore")
         torch.onnx.export(
             model, (x,), str(path), dynamo=False, opset_version=opset, input_names=[INPUT_NAME],
@@ -68,8 +71,9 @@ def export_onnx(
 
     ``exporter="auto"`` tries dynamo and falls back to TorchScript if dynamo raises. ``dynamic_hw`` needs the
     dynamo exporter, which computes the window attention's indices and padding in-graph from the symbolic sizes; a
-    TorchScript trace holds them as constants for the traced size (wrong at other sizes), so it is never used for
-    dynamic H/W.
+    TorchScript trace records them for the traced size (wrong at other sizes), so it is never used for dynamic H/W.
+    ``emov2 export`` exports a dynamic batch by default (``--static-batch`` fixes it); this function's default is
+    the static batch ``batch``.
     """
     opset = DEFAULT_OPSET if opset is None else opset
     if opset < 17:

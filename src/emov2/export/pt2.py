@@ -8,6 +8,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..layers import exportable_layers
+
 __all__ = ["export_program", "export_pt2", "load_pt2"]
 
 
@@ -24,7 +26,8 @@ def export_program(
         dims[2] = torch.export.Dim("height", min=33, max=4096)
         dims[3] = torch.export.Dim("width", min=33, max=4096)
     try:
-        return torch.export.export(model.eval().cpu(), (x,), dynamic_shapes=({**dims},) if dims else None)
+        with exportable_layers(model.eval().cpu()):  # plain convs, the gather attention: portable, shape-generic
+            return torch.export.export(model, (x,), dynamic_shapes=({**dims},) if dims else None)
     except Exception as e:
         if not dynamic_hw:
             raise

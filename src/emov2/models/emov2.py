@@ -1,29 +1,43 @@
 """EMOv2: a 4-stage hierarchical backbone built from one block, the Meta Mobile Block.
 
+Paper: "EMOv2: Pushing 5M Vision Model Frontier", Zhang et al., arXiv:2412.06674. Official code (architecture
+facts and checkpoint layout only): https://github.com/zhangzjn/EMOv2.
+
 Stem (stride 2, C1/2 channels) -> 4 stages (strides 4/8/16/32), each a downsampling MMBlock with the
 1x1 conv operator followed by MMBlocks whose operator is the 1x1 conv (stages 1-2) or spanning window
 attention (stages 3-4) -> channel LayerNorm -> global average pool -> Linear.
+
+This file follows timm's layout: the model class, ``_cfg`` / ``default_cfgs``, ``checkpoint_filter_fn``, the
+builder and the ``@register_model`` entry points (timm files them under the module ``emov2``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import partial
 
 import torch
-from timm.layers import ConvNormAct, LayerNorm2d, trunc_normal_
-from timm.models import checkpoint_seq
+from timm.data import IMAGENET_DEFAULT_MEAN, IMAGENET_DEFAULT_STD
+from timm.layers import trunc_normal_
+from timm.models import (
+    build_model_with_cfg,
+    generate_default_cfgs,
+    register_model,
+    register_model_deprecations,
+    resolve_pretrained_cfg,
+)
 from timm.models._features import feature_take_indices
 from torch import nn
 
-from ..layers import AttentionMode, MetaMobileBlock, PointwiseConv2d
-from ..layers.fuse import fold_bn_after_conv
+from ..layers import AttentionMode, norm_layer
+from .official import from_official, is_official
+from .stages import EMOv2Stage, Stem
+from .variants import TEST_VARIANTS, VARIANTS
 
-__all__ = ["EMOv2", "EMOv2Stage", "Stem", "reparameterize"]
+__all__ = ["EMOv2", "checkpoint_filter_fn", "reparameterize"]
 
-_NORMS = {"bn": partial(nn.BatchNorm2d, eps=1e-6), "ln": partial(LayerNorm2d, eps=1e-6)}
 _ACTS = {"silu": nn.SiLU, "gelu": nn.GELU, "relu": nn.ReLU}
 ATTENTION_CHOICES = ("spanning", "remote", "close", "none")
+OUTPUT_STRIDES = (8, 16, 32)
 
 
 def _pick(table: dict, name: str, what: str):
@@ -40,73 +54,11 @@ def _per_stage(value, n: int, what: str) -> tuple:
     return values
 
 
-class Stem(nn.Module):
-    """3x3 s2 conv + BN + SiLU -> 3x3 depthwise + BN + SiLU -> 1x1 conv: (B, 3, H, W) -> (B, C, H/2, W/2)."""
-
-    def __init__(self, in_chs: int, out_chs: int) -> None:
-        super().__init__()
-        bn = dict(norm_layer=nn.BatchNorm2d, act_layer=nn.SiLU, norm_kwargs=dict(eps=1e-6))
-        self.conv1 = ConvNormAct(in_chs, out_chs, 3, stride=2, bias=True, **bn)
-        self.conv2 = ConvNormAct(out_chs, out_chs, 3, groups=out_chs, bias=False, **bn)
-        self.conv3 = PointwiseConv2d(out_chs, out_chs, bias=False)
-
-    @torch.no_grad()
-    def reparameterize(self) -> None:
-        """Fold both BatchNorms into their convs (eval only)."""
-        for layer in (self.conv1, self.conv2):
-            if isinstance(layer.bn, nn.BatchNorm2d):
-                layer.conv = fold_bn_after_conv(layer.conv, layer.bn)
-                layer.bn = layer.bn.act
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.conv3(self.conv2(self.conv1(x)))
-
-
-class EMOv2Stage(nn.Module):
-    """One stage: a downsampling MMBlock (conv operator, doubled expansion, stride 2), then ``depth - 1`` blocks."""
-
-    def __init__(
-        self,
-        in_chs: int,
-        out_chs: int,
-        depth: int,
-        *,
-        exp_ratio: float,
-        norm_layer: type[nn.Module],
-        act_layer: type[nn.Module],
-        attn_mode: AttentionMode | None,
-        dim_head: int,
-        window_size: int,
-        dw_kernel_size: int,
-        drop_path: Sequence[float],
-        layer_scale_init: float = 1e-6,
-        downsample_dw_kernel_size: int | None = None,
-    ) -> None:
-        super().__init__()
-        self.grad_checkpointing = False
-        common = dict(
-            norm_layer=norm_layer, act_layer=act_layer, dim_head=dim_head, window_size=window_size,
-            layer_scale_init=layer_scale_init,
-        )
-        blocks = [
-            MetaMobileBlock(
-                in_chs, out_chs, exp_ratio=exp_ratio * 2, stride=2, attn_mode=None,
-                dw_kernel_size=downsample_dw_kernel_size or dw_kernel_size, drop_path=drop_path[0], **common,
-            )
-        ]
-        for i in range(1, depth):
-            blocks.append(
-                MetaMobileBlock(
-                    out_chs, out_chs, exp_ratio=exp_ratio, attn_mode=attn_mode,
-                    dw_kernel_size=dw_kernel_size, drop_path=drop_path[i], **common,
-                )
-            )
-        self.blocks = nn.Sequential(*blocks)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.grad_checkpointing and not torch.jit.is_scripting():
-            return checkpoint_seq(self.blocks, x)
-        return self.blocks(x)
+def _check_pool(global_pool: str, num_classes: int) -> None:
+    if global_pool not in ("avg", ""):
+        raise ValueError(f"global_pool must be 'avg' or '', got {global_pool!r}")
+    if global_pool == "" and num_classes > 0:  # as timm: a Linear head needs pooled features
+        raise ValueError("global_pool='' (no pooling) needs num_classes=0: the Linear head takes pooled features")
 
 
 class EMOv2(nn.Module):
@@ -120,10 +72,16 @@ class EMOv2(nn.Module):
         attention: ``spanning`` (EMOv2), ``remote`` (EMOv1), ``close`` (local windows) or ``none``
             (the conv operator in every block: the paper's ablation base).
         attn_stages: which stages use attention (the others use the conv operator).
+        attn_impl: window attention kernel, fixed at construction (see :class:`~emov2.layers.WindowAttention`).
         dw_kernel_sizes: depthwise kernel per stage (int or 4 values).
         norm_layers, act_layers: per-stage names (``bn``/``ln``, ``silu``/``gelu``/``relu``).
         drop_rate: dropout before the classifier; drop_path_rate: stochastic depth, linear over all blocks.
-        global_pool: ``avg`` or ``''`` (no pooling).
+        global_pool: ``avg``, or ``''`` (no pooling; needs ``num_classes=0``).
+        output_stride: 32, 16 or 8. Below 32 the last stages stop downsampling and dilate their depthwise convs
+            instead (timm's convention). Attention windows keep their size in tokens, so on the larger maps there
+            are more windows, each covering a smaller part of the image.
+        exportable: portable layers (plain convs, gather attention); default ``timm.layers.is_exportable()``.
+        device, dtype: where the parameters are created; a CUDA device also selects SDPA attention.
     """
 
     def __init__(
@@ -138,6 +96,7 @@ class EMOv2(nn.Module):
         window_size: int | Sequence[int] = 7,
         attention: str = "spanning",
         attn_stages: Sequence[bool] = (False, False, True, True),
+        attn_impl: str = "auto",
         dw_kernel_sizes: int | Sequence[int] = 5,
         norm_layers: Sequence[str] = ("bn", "bn", "ln", "ln"),
         act_layers: Sequence[str] = ("silu", "silu", "gelu", "gelu"),
@@ -146,22 +105,28 @@ class EMOv2(nn.Module):
         drop_rate: float = 0.0,
         drop_path_rate: float = 0.0,
         global_pool: str = "avg",
+        output_stride: int = 32,
+        exportable: bool | None = None,
+        device=None,
+        dtype=None,
     ) -> None:
         super().__init__()
         n = len(depths)
         if attention not in ATTENTION_CHOICES:
             raise ValueError(f"unknown attention {attention!r}; expected one of {list(ATTENTION_CHOICES)}")
-        if global_pool not in ("avg", ""):
-            raise ValueError(f"global_pool must be 'avg' or '', got {global_pool!r}")
+        if output_stride not in OUTPUT_STRIDES:
+            raise ValueError(f"output_stride must be one of {OUTPUT_STRIDES}, got {output_stride}")
+        _check_pool(global_pool, num_classes)
         embed_dims = _per_stage(embed_dims, n, "embed_dims")
         exp_ratios = _per_stage(exp_ratios, n, "exp_ratios")
         dim_heads = _per_stage(dim_heads, n, "dim_heads")
         windows = _per_stage(window_size, n, "window_size")
         dw_kernels = _per_stage(dw_kernel_sizes, n, "dw_kernel_sizes")
         attn_stages = _per_stage(attn_stages, n, "attn_stages")
-        norms = [_pick(_NORMS, s, "norm") for s in _per_stage(norm_layers, n, "norm_layers")]
+        norms = [norm_layer(s) for s in _per_stage(norm_layers, n, "norm_layers")]
         acts = [_pick(_ACTS, s, "activation") for s in _per_stage(act_layers, n, "act_layers")]
         mode = None if attention == "none" else AttentionMode(attention)
+        dd = dict(device=device, dtype=dtype)
 
         self.num_classes = num_classes
         self.global_pool = global_pool
@@ -170,26 +135,32 @@ class EMOv2(nn.Module):
         self.grad_checkpointing = False
 
         stem_chs = embed_dims[0] // 2
-        self.stem = Stem(in_chans, stem_chs)
+        self.stem = Stem(in_chans, stem_chs, exportable=exportable, **dd)
         self.feature_info = [dict(num_chs=stem_chs, reduction=2, module="stem")]
         dpr = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()
-        stages, prev, start = [], stem_chs, 0
+        stages, prev, start, reduction, dilation = [], stem_chs, 0, 2, 1
         for i in range(n):
+            stride, first_dilation = 2, dilation
+            if reduction * 2 > output_stride:  # keep the resolution, dilate the blocks after the first
+                stride, dilation = 1, dilation * 2
+            reduction *= stride
             stages.append(
                 EMOv2Stage(
                     prev, embed_dims[i], depths[i], exp_ratio=exp_ratios[i], norm_layer=norms[i], act_layer=acts[i],
                     attn_mode=mode if attn_stages[i] else None, dim_head=dim_heads[i], window_size=windows[i],
                     dw_kernel_size=dw_kernels[i], drop_path=dpr[start:start + depths[i]],
                     layer_scale_init=layer_scale_init,
-                    downsample_dw_kernel_size=dw_kernels[i] if dw_kernels[i] > 0 else 5,
+                    downsample_dw_kernel_size=dw_kernels[i] if dw_kernels[i] > 0 else 5, stride=stride,
+                    first_dilation=first_dilation, dilation=dilation, attn_impl=attn_impl, exportable=exportable,
+                    **dd,
                 )
             )
             prev, start = embed_dims[i], start + depths[i]
-            self.feature_info.append(dict(num_chs=prev, reduction=2 ** (i + 2), module=f"stages.{i}"))
+            self.feature_info.append(dict(num_chs=prev, reduction=reduction, module=f"stages.{i}"))
         self.stages = nn.Sequential(*stages)
-        self.norm = _NORMS["ln"](prev)
+        self.norm = norm_layer("ln")(prev, **dd)
         self.head_drop = nn.Dropout(drop_rate)
-        self.head = nn.Linear(prev, num_classes) if num_classes > 0 else nn.Identity()
+        self.head = nn.Linear(prev, num_classes, **dd) if num_classes > 0 else nn.Identity()
         self.apply(self._init_weights)
 
     @staticmethod
@@ -226,9 +197,8 @@ class EMOv2(nn.Module):
         return self.head
 
     def reset_classifier(self, num_classes: int, global_pool: str | None = None) -> None:
+        _check_pool(self.global_pool if global_pool is None else global_pool, num_classes)
         if global_pool is not None:
-            if global_pool not in ("avg", ""):
-                raise ValueError(f"global_pool must be 'avg' or '', got {global_pool!r}")
             self.global_pool = global_pool
         self.num_classes = num_classes
         self.head = nn.Linear(self.num_features, num_classes) if num_classes > 0 else nn.Identity()
@@ -284,12 +254,13 @@ class EMOv2(nn.Module):
         return take_indices
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, in_chans, H, W) -> normalised stage-4 map (B, C4, ceil(H/32), ceil(W/32))."""
+        """(B, in_chans, H, W) -> normalised stage-4 map (B, C4, ceil(H/32), ceil(W/32)) (at output_stride 32)."""
         x = self.stem(x)
         x = self.stages(x)
         return self.norm(x)
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """(B, C4, h, w) -> logits (B, num_classes), or the pooled (B, C4) with ``pre_logits``."""
         if self.global_pool == "avg":
             x = x.mean((2, 3))
         x = self.head_drop(x)
@@ -308,3 +279,124 @@ def reparameterize(model: nn.Module, inplace: bool = False) -> nn.Module:
 
     model = reparameterize_model(model, inplace=inplace)
     return model.eval()
+
+
+# ---- pretrained configs, checkpoint filter, builder, entry points ----------------------------------------------
+
+_OFFICIAL_FILES = {  # the released weights (README of the official repository)
+    "emov2_1m.in1k": "EMOv2_1M_224.pth", "emov2_1m.dist_in1k": "EMOv2_1M_224_KD.pth",
+    "emov2_2m.in1k": "EMOv2_2M_224.pth", "emov2_2m.dist_in1k": "EMOv2_2M_224_KD.pth",
+    "emov2_5m.in1k": "EMOv2_5M_224.pth", "emov2_5m.dist_in1k": "EMOv2_5M_224_KD.pth",
+}
+
+
+def _cfg(file: str = "", **kwargs) -> dict:
+    return {
+        "url": "",
+        "num_classes": 1000,
+        "input_size": (3, 224, 224),
+        "test_input_size": (3, 224, 224),
+        "pool_size": (7, 7),
+        "crop_pct": 0.875,
+        "interpolation": "bicubic",
+        "mean": IMAGENET_DEFAULT_MEAN,
+        "std": IMAGENET_DEFAULT_STD,
+        "first_conv": "stem.conv1.conv",
+        "classifier": "head",
+        "paper_ids": "arXiv:2412.06674",
+        "paper_name": "EMOv2: Pushing 5M Vision Model Frontier",
+        "origin_url": "https://github.com/zhangzjn/EMOv2",
+        # the official repository states no licence for its code or weights
+        "license": "other",
+        "notes": (f"official weights file {file}; nothing is hosted: load it with "
+                  "pretrained_cfg_overlay=dict(file=PATH)",) if file else (),
+        **kwargs,
+    }
+
+
+default_cfgs = generate_default_cfgs({
+    **{tag: _cfg(file) for tag, file in _OFFICIAL_FILES.items()},
+    "emov2_20m.in1k": _cfg(),
+    "emov2_50m.in1k": _cfg(),
+    "test_emov2.untrained": _cfg(input_size=(3, 64, 64), test_input_size=(3, 64, 64), pool_size=(2, 2),
+                                 license="apache-2.0"),
+})
+
+
+def checkpoint_filter_fn(state_dict: dict, model: nn.Module | None = None) -> dict[str, torch.Tensor]:
+    """Official checkpoints -> this package's keys (timm's ``pretrained_filter_fn``); native ones pass through.
+
+    Accepts the official ``{'net': ..., 'net_E': ...}`` files (``net``: the weights the paper reports), trainer
+    files with ``model`` / ``state_dict``, or a bare state dict, with or without a DDP ``module.`` prefix.
+    """
+    for key in ("net", "state_dict", "model"):
+        if isinstance(state_dict.get(key), dict):
+            state_dict = state_dict[key]
+            break
+    if is_official(state_dict):
+        return from_official(state_dict)
+    return {k.removeprefix("module."): v for k, v in state_dict.items()}
+
+
+def _create_emov2(variant: str, pretrained: bool = False, **kwargs) -> EMOv2:
+    if pretrained:
+        cfg = resolve_pretrained_cfg(variant, pretrained_cfg=kwargs.get("pretrained_cfg"),
+                                     pretrained_cfg_overlay=kwargs.get("pretrained_cfg_overlay"))
+        if not (cfg.file or cfg.state_dict or cfg.url or cfg.hf_hub_id):
+            raise ValueError(
+                f"{variant}.{cfg.tag}: no weights are hosted; pass pretrained_cfg_overlay=dict(file=PATH) with an "
+                f"official EMOv2 .pth ({_OFFICIAL_FILES.get(f'{variant}.{cfg.tag}', 'EMOv2_5M_224.pth')}) or our "
+                ".safetensors, or load a saved folder with timm.create_model('local-dir:DIR')"
+            )
+    arch = {**VARIANTS, **TEST_VARIANTS}[variant]
+    return build_model_with_cfg(
+        EMOv2, variant, pretrained,
+        pretrained_filter_fn=checkpoint_filter_fn,
+        feature_cfg=dict(out_indices=(0, 1, 2, 3, 4), flatten_sequential=True),
+        **{**arch.model_kwargs(), **kwargs},
+    )
+
+
+@register_model
+def emov2_1m(pretrained: bool = False, **kwargs) -> EMOv2:
+    """EMOv2-1M (official ``EMO2_1M_k5_hybrid``): 1.46M params, 285M MACs at 224 px, top-1 72.3 (73.5 with KD)."""
+    return _create_emov2("emov2_1m", pretrained, **kwargs)
+
+
+@register_model
+def emov2_2m(pretrained: bool = False, **kwargs) -> EMOv2:
+    """EMOv2-2M (official ``EMO2_2M_k5_hybrid``): 2.38M params, 487M MACs at 224 px, top-1 75.8 (76.7 with KD)."""
+    return _create_emov2("emov2_2m", pretrained, **kwargs)
+
+
+@register_model
+def emov2_5m(pretrained: bool = False, **kwargs) -> EMOv2:
+    """EMOv2-5M (official ``EMO2_5M_k5_hybrid``): 5.13M params, 1035M MACs at 224 px, top-1 79.4 (80.8 with KD)."""
+    return _create_emov2("emov2_5m", pretrained, **kwargs)
+
+
+@register_model
+def emov2_20m(pretrained: bool = False, **kwargs) -> EMOv2:
+    """EMOv2-20M (official ``EMO2_20M_k5_hybrid``): 20.2M params, 4.0G MACs at 224 px, top-1 83.3."""
+    return _create_emov2("emov2_20m", pretrained, **kwargs)
+
+
+@register_model
+def emov2_50m(pretrained: bool = False, **kwargs) -> EMOv2:
+    """EMOv2-50M (official ``EMO2_50M_k5_hybrid``): 49.8M params, 8.8G MACs at 224 px, top-1 84.1."""
+    return _create_emov2("emov2_50m", pretrained, **kwargs)
+
+
+@register_model
+def test_emov2(pretrained: bool = False, **kwargs) -> EMOv2:
+    """A tiny EMOv2 for tests (one attention block in each of stages 3-4); not a paper model."""
+    return _create_emov2("test_emov2", pretrained, **kwargs)
+
+
+# The unmerged timm fork (brianhou0208/pytorch-image-models, timm/models/emo.py) names: same tags .in1k/.dist_in1k.
+register_model_deprecations(__name__, {
+    "emo2_1m": "emov2_1m",
+    "emo2_2m": "emov2_2m",
+    "emo2_5m": "emov2_5m",
+    "emo2_20m": "emov2_20m",
+})

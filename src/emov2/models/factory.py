@@ -8,22 +8,21 @@ import os
 import timm
 import torch
 
-from . import registry  # noqa: F401  (registers the variants with timm)
-from .emov2 import EMOv2
-from .variants import VARIANTS
+from .emov2 import EMOv2  # importing it registers the variants with timm
+from .variants import TEST_VARIANTS, VARIANTS
 from .weights import CheckpointError, load_state_dict, load_weights, match_report, read_metadata
 
 __all__ = ["create_model", "guess_variant", "list_models"]
 
 
 def list_models(pattern: str = "*") -> list[str]:
-    """Registered EMOv2 variants matching a wildcard pattern."""
+    """The paper's EMOv2 variants matching a wildcard pattern (timm also lists the tiny ``test_emov2``)."""
     return [name for name in VARIANTS if fnmatch.fnmatch(name, pattern)]
 
 
 def _check_name(name: str) -> None:
-    if name not in VARIANTS:
-        raise ValueError(f"unknown model {name!r}; known models: {', '.join(VARIANTS)}")
+    if name not in VARIANTS and name not in TEST_VARIANTS:
+        raise ValueError(f"unknown model {name!r}; known models: {', '.join(VARIANTS)} (and test_emov2)")
 
 
 def _expected_shapes(name: str, num_classes: int = 1000) -> dict[str, torch.Size]:

@@ -43,7 +43,8 @@ _OUR_BLOCK = re.compile(r"^stages\.(\d+)\.blocks\.(\d+)\.(.*)$")
 
 
 def is_official(state_dict: dict[str, torch.Tensor]) -> bool:
-    return any(k.startswith("stage0.") for k in state_dict)
+    """Whether the keys are the official layout (``stage0.*``), with or without a DDP ``module.`` prefix."""
+    return any(k.removeprefix("module.").startswith("stage0.") for k in state_dict)
 
 
 def _swap(name: str, table: list[tuple[str, str]], reverse: bool) -> str | None:

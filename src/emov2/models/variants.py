@@ -1,8 +1,16 @@
-"""The EMOv2 variants as data: official configs (paper Tab. IV/XVIII, code ``EMO2_*M_k5_hybrid``), paper numbers."""
+"""The EMOv2 variants as data: official configs (paper Tab. IV/XVIII, code ``EMO2_*M_k5_hybrid``), paper numbers,
+and the tiny ``test_emov2`` architecture for fast tests (as timm's ``test_*`` models)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+
+__all__ = ["RECIPE", "RECIPE_KD", "TEST_VARIANTS", "VARIANTS", "Variant"]
+
+RECIPE = ("ImageNet-1K, 300 epochs, batch 1024, AdamW (lr 3e-3, wd 0.05), 20 warm-up epochs then cosine, "
+          "RandAugment rand-m9-mstd0.5-inc1, label smoothing 0.1, no mixup/cutmix, EMA 0.9998, drop path {dp}; "
+          "the reported top-1 is the best evaluated epoch (official configs/emo2/emo2_224.py)")
+RECIPE_KD = RECIPE + "; plus KD from TResNet-L-v2 (loss CE + 5.0 * KL at tau 1)"
 
 
 @dataclass(frozen=True)
@@ -12,10 +20,14 @@ class Variant:
     exp_ratios: tuple[float, float, float, float]
     dim_heads: tuple[int, int, int, int]
     drop_path_rate: float
-    paper_params_m: float  # paper / official fvcore numbers at 224 px
-    paper_macs_m: float
-    paper_top1: float
+    paper_params_m: float | None = None  # paper / official fvcore numbers at 224 px
+    paper_macs_m: float | None = None
+    paper_top1: float | None = None
     paper_top1_kd: float | None = None
+    # top-5 of the last epoch in the official training logs (the paper reports no top-5)
+    log_top5: float | None = None
+    log_top5_kd: float | None = None
+    macs_224: int | None = None  # count_macs(fvcore_style=True) at 224 px, checked by tests/models/test_models.py
     extra: dict = field(default_factory=dict)
 
     def model_kwargs(self) -> dict:
@@ -27,13 +39,18 @@ class Variant:
 
 VARIANTS: dict[str, Variant] = {
     "emov2_1m": Variant((2, 2, 8, 3), (32, 48, 80, 180), (2.0, 2.5, 3.0, 3.5), (16, 16, 20, 20), 0.04036,
-                        1.461, 285, 72.3, 73.5),
+                        1.461, 285, 72.3, 73.5, 90.772, 91.172, 280_867_092),
     "emov2_2m": Variant((3, 3, 9, 3), (32, 48, 120, 200), (2.0, 2.5, 3.0, 3.5), (16, 16, 20, 20), 0.05,
-                        2.384, 487, 75.8, 76.7),
+                        2.384, 487, 75.8, 76.7, 92.740, 92.968, 483_133_024),
     "emov2_5m": Variant((3, 3, 9, 3), (48, 72, 160, 288), (2.0, 3.0, 4.0, 4.0), (16, 24, 32, 32), 0.05,
-                        5.126, 1035, 79.4, 80.8),
+                        5.126, 1035, 79.4, 80.8, 94.408, 95.020, 1_028_558_880),
     "emov2_20m": Variant((3, 3, 13, 3), (64, 128, 320, 448), (2.0, 3.0, 4.0, 4.0), (16, 32, 32, 32), 0.1,
-                         20.195, 4000, 83.3),
+                         20.195, 4000, 83.3, macs_224=4_006_408_896),
     "emov2_50m": Variant((5, 8, 20, 7), (64, 128, 384, 512), (2.0, 3.0, 4.0, 4.0), (16, 32, 32, 32), 0.2,
-                         49.816, 8800, 84.1),
+                         49.816, 8800, 84.1, macs_224=8_767_287_808),
+}
+
+# Not a paper model: one attention block in each of stages 3-4, for tests (random weights only).
+TEST_VARIANTS: dict[str, Variant] = {
+    "test_emov2": Variant((1, 1, 2, 2), (16, 24, 32, 48), (2.0, 2.0, 2.0, 2.0), (8, 8, 16, 16), 0.0),
 }

@@ -1,4 +1,5 @@
-"""ADE20K-layout semantic segmentation data: ``images/<split>/*.jpg|png`` with ``annotations/<split>/*.png``.
+"""ADE20K-layout semantic segmentation data: ``images/<split>/*.jpg|png`` with ``annotations/<split>/*.png``;
+:class:`RepeatedDataset` repeats a small data set (mmseg's RepeatDataset).
 
 Label PNGs hold class indices; 255 is ignored. With ``reduce_zero_label`` (ADE20K) label 0 ("other")
 becomes 255 and every other label ``l`` becomes ``l - 1``. Bad input: an image without a label file (or the
@@ -16,7 +17,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-__all__ = ["SegmentationFolder"]
+__all__ = ["RepeatedDataset", "SegmentationFolder"]
 
 _EXTS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 
@@ -69,3 +70,29 @@ class SegmentationFolder(torch.utils.data.Dataset):
         if self.transforms is not None:
             image, label = self.transforms(image, label)
         return image, label
+
+
+class RepeatedDataset(torch.utils.data.Dataset):
+    """``dataset`` repeated ``repeat`` times (mmseg's ``RepeatDataset``: item ``i`` is ``dataset[i % len]``), so a
+    data set of a few photos fills the batches of an epoch. Augmentation randomness comes from the engine's
+    per-sample seeding (:class:`emov2.engine.data.SeededDataset`), so each repeat draws afresh."""
+
+    def __init__(self, dataset, repeat: int = 1) -> None:
+        if repeat < 1:
+            raise ValueError(f"repeat must be >= 1, got {repeat}")
+        if len(dataset) == 0:
+            raise ValueError("cannot repeat an empty data set")
+        self.dataset, self.repeat = dataset, repeat
+
+    def __len__(self) -> int:
+        return self.repeat * len(self.dataset)
+
+    def __getitem__(self, idx: int):
+        if not 0 <= idx < len(self):
+            raise IndexError(f"index {idx} out of range for {len(self)} samples")
+        return self.dataset[idx % len(self.dataset)]
+
+    def __getattr__(self, name):  # num_classes, skipped, ... of the repeated data set
+        if name in ("dataset", "repeat"):
+            raise AttributeError(name)
+        return getattr(self.dataset, name)

@@ -1,4 +1,4 @@
-"""Colour-coded segmentation drawn over the image (PNG)."""
+"""Colour-coded segmentation, and vessel maps, drawn over the image (PNG)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import os
 import torch
 from PIL import Image
 
-__all__ = ["draw_segmentation", "palette"]
+__all__ = ["draw_segmentation", "draw_vessels", "palette"]
 
 
 def palette(num_classes: int) -> torch.Tensor:
@@ -26,4 +26,26 @@ def draw_segmentation(image: torch.Tensor, pred: torch.Tensor, num_classes: int,
     colours = palette(num_classes)[pred.clamp(0, num_classes - 1)].permute(2, 0, 1).float()
     blend = (1 - alpha) * img + alpha * colours
     out = torch.cat([blend, colours], dim=2).round().to(torch.uint8)
+    Image.fromarray(out.permute(1, 2, 0).numpy()).save(path)
+
+
+def draw_vessels(image: torch.Tensor, pred: torch.Tensor, path: str | os.PathLike, label: torch.Tensor | None = None,
+                 alpha: float = 0.6) -> None:
+    """Save the vessel map over the image as a PNG: ``image`` ``(3, H, W)`` float 0..1 with predicted vessels
+    (``pred`` ``(H, W)``, 1 = vessel) in cyan; with ``label`` a second panel compares them: agreeing vessel pixels
+    white, predicted-only red, missed (labelled-only) blue; label 255 (ignored) is left as the image."""
+    img = image.clamp(0, 1) * 255
+    vessel = (pred == 1)[None]
+    cyan = torch.tensor([0.0, 255.0, 255.0]).view(3, 1, 1)
+    panels = [torch.where(vessel, (1 - alpha) * img + alpha * cyan, img)]
+    if label is not None:
+        if label.shape != pred.shape:
+            raise ValueError(f"label shape {tuple(label.shape)} != prediction shape {tuple(pred.shape)}")
+        truth, known = label == 1, label != 255
+        cmp = img * 0.5
+        for mask, colour in (((pred == 1) & truth, (255, 255, 255)), ((pred == 1) & ~truth & known, (255, 40, 40)),
+                             ((pred != 1) & truth, (40, 90, 255))):
+            cmp = torch.where(mask[None], torch.tensor(colour, dtype=torch.float32).view(3, 1, 1), cmp)
+        panels.append(cmp)
+    out = torch.cat(panels, dim=2).round().to(torch.uint8)
     Image.fromarray(out.permute(1, 2, 0).numpy()).save(path)

@@ -1,7 +1,9 @@
 """Decode heads for semantic segmentation (paper §3.3), written to match mmseg's layer layout and widths.
 
-Every head takes the list of backbone maps (strides 4/8/16/32) and returns logits at the stride of its
-finest input. ``ConvBNReLU`` is conv (no bias) + BatchNorm + ReLU, as mmseg's ``ConvModule`` with BN.
+Every head takes the list of backbone maps (strides 4/8/16/32, or the UNet's five maps) and returns logits at
+the stride of its finest input. ``ConvBNReLU`` is conv (no bias) + BatchNorm + ReLU, as mmseg's ``ConvModule`` with
+BN, initialised as ``ConvModule`` is (Kaiming normal fan_out/ReLU, BN 1/0); the classifier conv (mmseg's
+``conv_seg``) starts from Normal(0, 0.01) with bias 0, as mmseg's ``BaseDecodeHead``.
 """
 
 from __future__ import annotations
@@ -25,11 +27,16 @@ class ConvBNReLU(nn.Sequential):
             nn.BatchNorm2d(cout),
             nn.ReLU(inplace=True),
         )
+        nn.init.kaiming_normal_(self[0].weight, mode="fan_out", nonlinearity="relu")
 
 
 class _Classifier(nn.Sequential):
+    """Dropout + the 1x1 classifier conv (``conv_seg``), Normal(0, 0.01) / 0 at init."""
+
     def __init__(self, channels: int, num_classes: int, dropout: float = 0.1) -> None:
         super().__init__(nn.Dropout2d(dropout), nn.Conv2d(channels, num_classes, 1))
+        nn.init.normal_(self[1].weight, std=0.01)
+        nn.init.zeros_(self[1].bias)
 
 
 class ASPPHead(nn.Module):
@@ -75,7 +82,8 @@ class PSPHead(nn.Module):
 
 
 class FCNHead(nn.Module):
-    """Auxiliary FCN head (one 3x3 ConvBNReLU + classifier) on the map at ``index`` (stage 3 in the paper).
+    """Auxiliary FCN head (one 3x3 ConvBNReLU + classifier, no input concat) on the map at ``index``
+    (stage 3 for the ADE20K models, the UNet's dec1 map for U-EMOv2).
 
     Shapes: ``feats[index]`` ``(B, C, h, w)`` -> ``(B, num_classes, h, w)``.
     """

@@ -1,4 +1,5 @@
-"""The paper's ADE20K numbers (Tab. XI and A4): params (M), FLOPs (G) at 512x512, mIoU / aAcc / mAcc.
+"""The paper's ADE20K numbers (Tab. XI and A4): params (M), FLOPs (G) at 512x512, mIoU / aAcc / mAcc; and its HRF
+UNet numbers (Tab. XII): params (M), FLOPs (G, at 512x512 although the table says 256x256: the crop), mDice.
 The paper's parameter counts leave the auxiliary FCN head out (it is dropped at inference)."""
 
 PAPER_SEG: dict[str, dict[str, dict[str, float]]] = {
@@ -25,5 +26,9 @@ PAPER_SEG: dict[str, dict[str, dict[str, float]]] = {
         "emov2_2m": dict(params=5.2, flops=4.6, miou=35.7, aacc=76.7, macc=47.0),
         "emov2_5m": dict(params=8.1, flops=8.6, miou=39.1, aacc=78.2, macc=51.0),
         "emov2_20m": dict(params=23.6, flops=30.9, miou=43.4, aacc=79.6, macc=55.7),
+    },
+    "unet": {  # UNet-S5-D16 + ASPP (16 ch) on HRF; "i2rmb" is U-EMOv2-5M (exact counts 21,323,170 / 28,991,010)
+        "i2rmb": dict(params=21.3, flops=228.0, mdice=89.5),
+        "conv": dict(params=29.0, flops=204.0, mdice=88.9),
     },
 }

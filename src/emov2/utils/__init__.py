@@ -1,1 +1,1 @@
-"""Small task-independent helpers shared by the trainers (checkpoints, metric logs, plots, schedules)."""
+"""Leaf helpers with no package dependencies (file writes, weights-only loading)."""

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# Before/after CPU comparison of two checkouts of emov2 with the same `emov2 bench` commands, interleaved:
+# round 1 runs every case with OLD then NEW, round 2 with NEW then OLD, and so on, so that drifting machine load
+# hits both alike. Prints each case's median over rounds of the per-run median (ms) and NEW/OLD.
+#
+#   git -C /work/main worktree add --detach /work/wt/core-base 560f3b9      # the code before (once)
+#   OLD=/work/wt/core-base NEW=/work/wt/core ROUNDS=5 THREADS=2 nice -n 10 bash docs/ab_bench.sh
+#
+# Environment: OLD, NEW (checkouts; their src/ goes first on PYTHONPATH), PY (python with torch/timm),
+# ROUNDS (default 5), THREADS (default 2), REPS (repetitions inside one bench run, default 7), OUT (results dir).
+set -euo pipefail
+OLD=${OLD:?set OLD to the old checkout}
+NEW=${NEW:-$(cd "$(dirname "$0")/.." && pwd)}
+PY=${PY:-/work/main/.venv/bin/python}
+ROUNDS=${ROUNDS:-5}
+THREADS=${THREADS:-2}
+REPS=${REPS:-7}
+OUT=${OUT:-$(mktemp -d -t emov2_ab.XXXXXX)}
+
+# name | emov2 bench arguments
+CASES=(
+  "infer_b1_224|--models emov2_1m,emov2_5m --batch-size 1 --img-size 224 --channels-last --iters 3"
+  "infer_b1_224_fused|--models emov2_1m,emov2_5m --batch-size 1 --img-size 224 --channels-last --no-eager --fused --iters 3"
+  "train_b128_32|--models emov2_1m --mode train --batch-size 128 --img-size 32 --num-classes 10 --iters 1"
+)
+
+run() {  # run <label> <checkout> <round> <case name> <args...>
+  local label=$1 tree=$2 round=$3 name=$4
+  shift 4
+  local dir="$OUT/$name/$label.$round"
+  OMP_NUM_THREADS=$THREADS PYTHONPATH="$tree/src" "$PY" -m emov2 bench "$@" --threads "$THREADS" --reps "$REPS" \
+    --warmup 2 --out "$dir" > "$dir.log" 2>&1 || { echo "FAILED: $label $name (see $dir.log)" >&2; exit 1; }
+}
+
+echo "results in $OUT (OLD=$OLD NEW=$NEW, $ROUNDS rounds, $THREADS threads)" >&2
+for ((r = 1; r <= ROUNDS; r++)); do
+  for c in "${CASES[@]}"; do
+    name=${c%%|*}
+    read -r -a args <<< "${c#*|}"
+    mkdir -p "$OUT/$name"
+    if ((r % 2)); then order=(old new); else order=(new old); fi
+    for label in "${order[@]}"; do
+      if [[ $label == old ]]; then tree=$OLD; else tree=$NEW; fi
+      run "$label" "$tree" "$r" "$name" "${args[@]}"
+    done
+    echo "round $r/$ROUNDS: $name done" >&2
+  done
+done
+
+"$PY" - "$OUT" <<'EOF'
+import json, statistics, sys
+from pathlib import Path
+
+out = Path(sys.argv[1])
+print("| case | model | config | old ms | new ms | new/old |\n|---|---|---|---:|---:|---:|")
+for case in sorted(p for p in out.iterdir() if p.is_dir()):
+    runs = {"old": {}, "new": {}}
+    for f in case.glob("*/bench.json"):
+        label = f.parent.name.split(".")[0]
+        for row in json.loads(f.read_text())["rows"]:
+            runs[label].setdefault((row["model"], row["config"]), []).append(row["median_ms"])
+    for key in sorted(runs["old"]):
+        old, new = statistics.median(runs["old"][key]), statistics.median(runs["new"][key])
+        print(f"| {case.name} | {key[0]} | {key[1]} | {old:.2f} | {new:.2f} | {new / old:.3f} |")
+EOF

@@ -25,6 +25,7 @@ COMMANDS = [
     "emov2.cli.data",
     "emov2.cli.det",
     "emov2.cli.seg",
+    "emov2.cli.video",
 ]
 
 

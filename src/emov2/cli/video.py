@@ -1,4 +1,4 @@
-"""``emov2 video train|eval|predict``: video recognition with V-EMOv2 (EMOv2 in 3-D) on real video files.
+"""``emov2 video train|eval|predict|curves``: video recognition with V-EMOv2 (EMOv2 in 3-D) on real video files.
 
 Data: a Kinetics-style folder ``DIR/train/<class>/*.mp4`` + ``DIR/val/<class>/*.mp4``, or mmaction2 list files
 (``PATH LABEL`` per line: ``--data train.txt --val-data val.txt --data-root DIR``). The embedded set:
@@ -47,6 +47,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--backend", choices=("auto", "torchcodec", "pyav"), default="auto", help="video decoder")
     q.add_argument("--json", action="store_true", help="print the predictions as JSON")
     q.set_defaults(func=run_predict)
+
+    c = vsub.add_parser("curves", help="training loss and validation top-1 of several runs in one PNG")
+    c.add_argument("runs", nargs="+", metavar="RUN", help="run folders (with metrics.jsonl)")
+    c.add_argument("--output", required=True, help="the PNG to write")
+    c.add_argument("--labels", nargs="+", default=None, help="one legend label per run (default: folder names)")
+    c.add_argument("--metric", default="top1", help="validation metric to draw (top1, clip_top1, top5, loss)")
+    c.add_argument("--title", default="")
+    c.set_defaults(func=run_curves)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -159,4 +167,11 @@ def run_predict(args: argparse.Namespace) -> int:
         for t in r["top"]:
             print(f"  {100 * t['prob']:6.2f}%  {t['class']}")
     print(f"contact sheet: {sheet}")
+    return 0
+
+
+def run_curves(args: argparse.Namespace) -> int:
+    from ..video.plots import plot_runs
+
+    print(f"wrote {plot_runs(args.runs, args.output, args.labels, args.metric, args.title)}")
     return 0

@@ -82,6 +82,9 @@ def build_video_data(cfg: VideoConfig, d: DistInfo) -> VideoData:
     eval_tf = build_video_eval_transform(cfg.img_size, cfg.val_short_side or cfg.img_size, mean=mean, std=std)
     common = dict(clip_len=cfg.num_frames, backend=cfg.backend, root=cfg.data_root, class_names=cfg.class_names)
     root = Path(cfg.data)
+    if not root.exists():
+        raise FileNotFoundError(f"video data not found: {root} (expected a folder with train/ and val/, or a list "
+                                "file)")
     if root.is_dir():
         if not (root / "train").is_dir():
             raise FileNotFoundError(f"{root} has no train/ folder (expected {root}/train/<class>/<video> and "

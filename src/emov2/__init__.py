@@ -1,7 +1,8 @@
 """emov2: EMOv2 vision backbones (arXiv 2412.06674), exact to the official weights and native to timm.
 
-``import emov2`` registers ``emov2_1m`` ... ``emov2_50m`` with timm; ``emov2.create_generator`` builds the
-D-EMOv2 / DiT diffusion generators (``emov2.generation``).
+``import emov2`` registers ``emov2_1m`` ... ``emov2_50m`` (and the video models ``v_emov2_1m`` ...) with timm;
+``emov2.create_video_model`` builds V-EMOv2 (``from_2d`` inflates 2-D weights); ``emov2.create_generator`` builds
+the D-EMOv2 / DiT diffusion generators (``emov2.generation``).
 """
 
 from .generation import create_generator, list_generators
@@ -14,6 +15,8 @@ from .models import (
     count_macs,
     count_params,
     create_model,
+    create_video_model,
+    from_2d,
     from_official,
     get_model_info,
     list_models,
@@ -37,7 +40,9 @@ __all__ = [
     "count_params",
     "create_generator",
     "create_model",
+    "create_video_model",
     "exportable_layers",
+    "from_2d",
     "from_official",
     "get_model_info",
     "list_generators",

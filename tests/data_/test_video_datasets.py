@@ -1,4 +1,5 @@
-"""Video datasets: both layouts, per-(seed, epoch, index) determinism, unreadable videos skipped and named once."""
+"""Video datasets: both layouts, per-(seed, epoch, index) determinism through the engine's loader, unreadable
+videos skipped and named once."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import torch
 
 pytest.importorskip("av", reason="PyAV is not installed (pip install 'emov2[video]')")
 
+from emov2.data.video.collate import SkippedVideos, collate_clips  # noqa: E402
 from emov2.data.video.datasets import BadVideo, VideoClipDataset, read_video_list, scan_video_folder  # noqa: E402
 from emov2.data.video.decode import BACKENDS, backend_status, read_frames  # noqa: E402
 from emov2.data.video.encode import write_video  # noqa: E402
-from emov2.data.video.loader import ClipSampler, VideoLoader, collate_clips  # noqa: E402
 from emov2.data.video.transforms import build_video_eval_transform, build_video_train_transform  # noqa: E402
+from emov2.engine.data import EpochLoader, SeededDataset  # noqa: E402
+from emov2.engine.distributed import DistInfo  # noqa: E402
 
 BACKEND_PARAMS = [pytest.param(b, marks=pytest.mark.skipif(backend_status(b) is not None,
                                                            reason=str(backend_status(b)))) for b in BACKENDS]
@@ -91,47 +94,34 @@ def test_items_val_and_short_video(kinetics: Path, backend: str) -> None:
 
 
 def test_train_items_depend_on_seed_epoch_index_only(kinetics: Path) -> None:
+    """Frame positions and augmentation come from the RNGs the engine's SeededDataset seeds per item."""
     tf = build_video_train_transform(16, 24)
-    ds = VideoClipDataset.from_folder(kinetics, transform=tf, train=True, seed=7, backend="pyav")
-    a, _ = ds[(3, 2)]
+    ds = VideoClipDataset.from_folder(kinetics, transform=tf, train=True, backend="pyav")
+    seeded = SeededDataset(ds, seed=7)
+    a, _ = seeded[(3, 2)]
     torch.manual_seed(123)  # the global RNG state does not matter
-    b, _ = ds[(3, 2)]
-    ds.set_epoch(3)
-    c, _ = ds[2]
-    assert a.shape == (3, 4, 16, 16) and torch.equal(a, b) and torch.equal(a, c)
-    others = [ds[(4, 2)][0], VideoClipDataset.from_folder(kinetics, transform=tf, train=True, seed=8,
-                                                           backend="pyav")[(3, 2)][0]]
+    np.random.seed(5)
+    b, _ = seeded[(3, 2)]
+    assert a.shape == (3, 4, 16, 16) and torch.equal(a, b)
+    others = [seeded[(4, 2)][0], SeededDataset(ds, seed=8)[(3, 2)][0]]
     assert not any(torch.equal(a, o) for o in others)
+    # the frame positions are drawn from np.random, which the seeding sets too: 8 frames, 4 segments
+    positions = {tuple(ds.frame_indices(8).tolist()) for _ in range(30)}
+    assert len(positions) > 1 and all(lo <= p[k] <= hi for p in positions
+                                      for k, (lo, hi) in enumerate([(0, 2), (2, 4), (4, 5), (5, 7)]))
 
 
-def test_loader_is_the_same_with_workers(kinetics: Path) -> None:
+def test_engine_loader_is_the_same_with_workers(kinetics: Path) -> None:
     tf = build_video_train_transform(16, 24)
     def batches(workers: int) -> list:
-        ds = VideoClipDataset.from_folder(kinetics, transform=tf, train=True, seed=1, backend="pyav")
-        loader = VideoLoader(ds, 2, train=True, seed=1, workers=workers)
+        ds = VideoClipDataset.from_folder(kinetics, transform=tf, train=True, backend="pyav")
+        loader = EpochLoader(ds, 2, DistInfo(), seed=1, train=True, workers=workers, collate_fn=collate_clips)
         loader.set_epoch(5)
         return list(loader)
     one, two = batches(0), batches(2)
     assert len(one) == 2 and [b[0].shape for b in one] == [(2, 3, 4, 16, 16)] * 2
     for (x0, y0, s0), (x1, y1, s1) in zip(one, two, strict=True):
-        assert torch.equal(x0, x1) and torch.equal(y0, y1) and s0 == s1 == 0
-
-
-def test_sampler_order_and_shards() -> None:
-    s = ClipSampler(10, train=True, seed=3)
-    s.set_epoch(2)
-    keys = list(s)
-    assert [e for e, _ in keys] == [2] * 10 and sorted(i for _, i in keys) == list(range(10))
-    assert keys == list(s)  # the same (seed, epoch), the same order
-    s.set_epoch(3)
-    assert list(s) != keys
-    shards = [ClipSampler(10, train=True, seed=3, rank=r, world_size=3) for r in range(3)]
-    for sh in shards:
-        sh.set_epoch(2)
-    got = [i for sh in shards for _, i in sh]
-    assert all(len(sh) == 3 for sh in shards) and len(set(got)) == 9
-    val = [ClipSampler(10, train=False, rank=r, world_size=3) for r in range(3)]
-    assert sorted(i for v in val for _, i in v) == list(range(10))
+        assert torch.equal(x0, x1) and torch.equal(y0, y1) and s0 == s1 == []
 
 
 def test_bad_videos_counted_skipped_and_named_once(kinetics: Path, tmp_path: Path, caplog) -> None:
@@ -145,12 +135,13 @@ def test_bad_videos_counted_skipped_and_named_once(kinetics: Path, tmp_path: Pat
     items = [ds[i] for i in range(4)]  # garbage, good, truncated, zero (sorted)
     assert [isinstance(it, BadVideo) for it in items] == [True, False, True, True]
     assert items[2].path.endswith("truncated.mp4") and items[2].reason.startswith(items[2].path)
-    loader = VideoLoader(ds, 4, train=False)
-    with caplog.at_level(logging.WARNING, logger="emov2.data.video.loader"):
+    loader = EpochLoader(ds, 4, DistInfo(), train=False, collate_fn=collate_clips)
+    skipped = SkippedVideos()
+    with caplog.at_level(logging.WARNING, logger="emov2.data.video.collate"):
         for _ in range(2):  # two epochs: each bad file is named once
-            (clips, labels, skipped), = list(loader)
-            assert clips.shape == (1, 3, 4, 16, 16) and labels.tolist() == [0] and skipped == 3
-    assert loader.skipped_total == 6
+            (clips, labels, bad), = list(loader)
+            assert clips.shape == (1, 3, 4, 16, 16) and labels.tolist() == [0] and skipped(bad) == 3
+    assert skipped.total == 6
     named = [r.getMessage() for r in caplog.records]
     assert len(named) == 3
     for name in ("zero.mp4", "garbage.mp4", "truncated.mp4"):
@@ -163,12 +154,6 @@ def test_collate_clips() -> None:
     clips, labels, dropped = collate_clips([(torch.zeros(3, 4, 8, 8), 2), bad, None, (torch.ones(3, 4, 8, 8), 0)])
     assert clips.shape == (2, 3, 4, 8, 8) and labels.tolist() == [2, 0] and dropped == [bad, None]
     assert collate_clips([bad]) == (None, None, [bad])
-
-
-def test_train_loader_needs_a_batch(kinetics: Path) -> None:
-    ds = VideoClipDataset.from_folder(kinetics, backend="pyav")
-    with pytest.raises(ValueError, match="fewer than one batch of 8"):
-        VideoLoader(ds, 8, train=True)
 
 
 def test_decoded_frames_match_between_dataset_and_reader(kinetics: Path) -> None:

@@ -25,6 +25,7 @@ COMMANDS = [
     "emov2.cli.data",
     "emov2.cli.det",
     "emov2.cli.seg",
+    "emov2.cli.video",
 ]
 
 
@@ -44,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _no_abbreviations(parser: argparse.ArgumentParser) -> None:
     """A flag is spelled out in full: an abbreviation (``--out`` for ``--output``) would be a second name."""
     parser.allow_abbrev = False
+    parser.set_defaults(prog=parser.prog)  # the deepest parser's name wins: "emov2 video train" in error lines
     for action in parser._actions:
         if isinstance(action, argparse._SubParsersAction):
             for child in action.choices.values():
@@ -58,10 +60,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except (UserError, ValueError, FileNotFoundError, NotADirectoryError) as e:
-        print(f"emov2 {args.command}: error: {e}", file=sys.stderr)
+        print(f"{args.prog}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"emov2 {args.command}: interrupted", file=sys.stderr)
+        print(f"{args.prog}: interrupted", file=sys.stderr)
         return 130
 
 

@@ -10,9 +10,9 @@ import torch
 from torch import nn
 
 from .check import Parity, check_parity, ort_runner
-from .inputs import parity_inputs, random_images
+from .inputs import clip_shape, parity_clips, parity_inputs, random_clips, random_images
 
-__all__ = ["FORMATS", "SUFFIX", "ExportResult", "export_model", "load_model"]
+__all__ = ["FORMATS", "SUFFIX", "ExportResult", "export_clip_program", "export_model", "load_model"]
 
 FORMATS = ("onnx", "pt2", "pte", "coreml")
 SUFFIX = {"onnx": ".onnx", "pt2": ".pt2", "pte": ".pte", "coreml": ".mlpackage"}
@@ -71,7 +71,16 @@ def _is_artifact(path: str | os.PathLike) -> bool:
     return (p.suffix == ".safetensors" and p.with_suffix(".json").is_file()) or p.name.endswith("last.pt")
 
 
-def _check_inputs(img_size: int, dynamic_batch: bool, dynamic_hw: bool) -> dict[str, torch.Tensor]:
+def _check_inputs(img_size: int, dynamic_batch: bool, dynamic_hw: bool,
+                  clip: tuple[int, int] | None = None) -> dict[str, torch.Tensor]:
+    if clip is not None:  # a video model: (B, C, T, H, W) clips
+        inputs = parity_clips(*clip, img_size, batch=1)
+        if dynamic_batch:
+            inputs["random batch 3"] = random_clips(3, *clip, img_size, seed=1)
+        if dynamic_hw:
+            other = (img_size + 32, img_size + 64)
+            inputs[f"random {other[0]}x{other[1]}"] = random_clips(1, *clip, other, seed=2)
+        return inputs
     inputs = parity_inputs(img_size, batch=1)
     if dynamic_batch:
         inputs["random batch 3"] = random_images(3, img_size, seed=1)
@@ -79,6 +88,24 @@ def _check_inputs(img_size: int, dynamic_batch: bool, dynamic_hw: bool) -> dict[
         other = (img_size + 32, img_size + 64)
         inputs[f"random {other[0]}x{other[1]}"] = random_images(1, other, seed=2)
     return inputs
+
+
+def export_clip_program(model: nn.Module, clip: tuple[int, int], img_size: int, *, dynamic_batch: bool = False,
+                        dynamic_hw: bool = False) -> torch.export.ExportedProgram:
+    """``torch.export`` of a video model on (B, C, T, img_size, img_size) clips (``clip`` = (C, T)), through its
+    exportable layers; the frame count stays static, the batch and height/width may be dynamic."""
+    from ..layers import exportable_layers
+
+    channels, frames = clip
+    x = random_clips(2 if dynamic_batch else 1, channels, frames, img_size)  # batch 2: not specialised to 1
+    dims = {}
+    if dynamic_batch:
+        dims[0] = torch.export.Dim("batch", min=1, max=4096)
+    if dynamic_hw:
+        dims[3] = torch.export.Dim("height", min=33, max=4096)
+        dims[4] = torch.export.Dim("width", min=33, max=4096)
+    with exportable_layers(model.eval().cpu()):
+        return torch.export.export(model, (x,), dynamic_shapes=({**dims},) if dims else None)
 
 
 def export_model(
@@ -96,6 +123,16 @@ def export_model(
     model = model.eval().cpu()
     run = None
     result = ExportResult(path, fmt)
+    clip = clip_shape(model)
+    if clip is not None:  # a video model takes (B, C, T, H, W): exported here, then converted as a program
+        if fmt not in ("onnx", "pt2"):
+            raise ValueError(f"video models export to onnx or pt2, not {fmt}")
+        if quantize == "int8-static":
+            raise ValueError("--quantize int8-static calibrates on photos; video models take fp16 or int8-dynamic")
+        export_target = export_clip_program(model, clip, img_size, dynamic_batch=dynamic_batch,
+                                            dynamic_hw=dynamic_hw)
+    else:
+        export_target = model
     if fmt == "onnx":
         from .onnx import export_onnx
 
@@ -103,20 +140,20 @@ def export_model(
             from .quantize import quantize_onnx
 
             fp32 = path.with_name(path.stem + ".fp32.onnx")
-            result.detail = export_onnx(model, fp32, img_size=img_size, dynamic_batch=dynamic_batch,
+            result.detail = export_onnx(export_target, fp32, img_size=img_size, dynamic_batch=dynamic_batch,
                                         dynamic_hw=dynamic_hw, opset=opset, exporter=exporter)
             quantize_onnx(fp32, path, quantize, calibration=calibration)
             fp32.unlink()
             result.detail += f", {quantize}"
         else:
-            result.detail = export_onnx(model, path, img_size=img_size, dynamic_batch=dynamic_batch,
+            result.detail = export_onnx(export_target, path, img_size=img_size, dynamic_batch=dynamic_batch,
                                         dynamic_hw=dynamic_hw, opset=opset, exporter=exporter)
         if check:
             run = ort_runner(path)
     elif fmt == "pt2":
         from .pt2 import export_pt2, load_pt2
 
-        export_pt2(model, path, img_size, dynamic_batch=dynamic_batch, dynamic_hw=dynamic_hw)
+        export_pt2(export_target, path, img_size, dynamic_batch=dynamic_batch, dynamic_hw=dynamic_hw)
         result.detail = "torch.export"
         if check:
             reloaded = load_pt2(path)
@@ -139,7 +176,7 @@ def export_model(
             except RuntimeError as e:
                 result.note = str(e)
     if run is not None:
-        inputs = _check_inputs(img_size, dynamic_batch and fmt in ("onnx", "pt2"), dynamic_hw)
+        inputs = _check_inputs(img_size, dynamic_batch and fmt in ("onnx", "pt2"), dynamic_hw, clip)
         if fmt in ("pte", "coreml") or not dynamic_batch:  # static batch: check image by image
             inputs = {f"{k} #{i}": v[i:i + 1] for k, v in inputs.items() for i in range(len(v))}
         with torch.no_grad():

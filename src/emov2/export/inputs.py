@@ -1,4 +1,5 @@
-"""Inputs for parity checks: random tensors and real photos (scikit-image's CC0 / public-domain samples)."""
+"""Inputs for parity checks: random tensors and real photos (scikit-image's CC0 / public-domain samples); for
+video models (5-D input) random clips and a clip of the photos sliding sideways."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "parity_inputs", "real_images", "random_images"]
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "clip_shape", "parity_clips", "parity_inputs", "random_clips",
+           "real_images", "random_images"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -44,4 +46,35 @@ def parity_inputs(img_size: int | tuple[int, int], batch: int = 2, real: bool = 
             inputs["real"] = real_images(img_size)
         except ImportError:
             pass
+    return inputs
+
+
+def clip_shape(model) -> tuple[int, int] | None:
+    """(channels, frames) of a video model's (B, C, T, H, W) input, from its ``pretrained_cfg`` (``num_frames``,
+    as V-EMOv2 and the frame-averaged baseline record it); None for image models."""
+    cfg = getattr(model, "pretrained_cfg", None) or {}
+    if not cfg.get("num_frames"):
+        return None
+    return int((cfg.get("input_size") or (3,))[0]), int(cfg["num_frames"])
+
+
+def random_clips(batch: int, channels: int, frames: int, img_size: int | tuple[int, int], seed: int = 0
+                 ) -> torch.Tensor:
+    """(batch, C, T, H, W) standard-normal clips."""
+    h, w = (img_size, img_size) if isinstance(img_size, int) else img_size
+    return torch.randn(batch, channels, frames, h, w, generator=torch.Generator().manual_seed(seed))
+
+
+def parity_clips(channels: int, frames: int, img_size: int | tuple[int, int], batch: int = 2,
+                 real: bool = True) -> dict[str, torch.Tensor]:
+    """Named clip batches: ``random`` and, if scikit-image is present, ``real`` (each photo panning sideways,
+    a few pixels per frame; 3-channel models only)."""
+    inputs = {"random": random_clips(batch, channels, frames, img_size)}
+    if real and channels == 3:
+        h, w = (img_size, img_size) if isinstance(img_size, int) else img_size
+        try:
+            wide = real_images((h, w + 4 * frames))  # (3, 3, H, W + 4T)
+        except ImportError:
+            return inputs
+        inputs["real"] = torch.stack([wide[..., 4 * t:4 * t + w] for t in range(frames)], dim=2)
     return inputs

@@ -40,8 +40,9 @@ _FVCORE_NORMS = {
 
 
 @torch.no_grad()
-def count_macs(model: nn.Module, input_size: tuple[int, int, int] = (3, 224, 224), fvcore_style: bool = False) -> int:
-    """MACs of one forward pass at batch 1 in eval mode (the model's mode is restored)."""
+def count_macs(model: nn.Module, input_size: tuple[int, ...] = (3, 224, 224), fvcore_style: bool = False) -> int:
+    """MACs of one forward pass at batch 1 in eval mode (the model's mode is restored); ``input_size`` is one
+    sample's shape: (C, H, W), or (C, T, H, W) for a video model."""
     was_training = model.training
     model.eval()
     param = next(model.parameters(), None)

@@ -7,6 +7,10 @@ Stem (stride 2, C1/2 channels) -> 4 stages (strides 4/8/16/32), each a downsampl
 1x1 conv operator followed by MMBlocks whose operator is the 1x1 conv (stages 1-2) or spanning window
 attention (stages 3-4) -> channel LayerNorm -> global average pool -> Linear.
 
+The same class is V-EMOv2 with ``spatial_dims=3`` (video, (B, C, T, H, W)): every conv 3-D with a cubic kernel
+(3x3x3 stem, 5x5x5 depthwise), the stem strided (2, 2, 2), the downsampling blocks (1, 2, 2), windows such as
+(2, 5, 5) over (T, H, W), pooling over T, H and W (variants and factory in :mod:`emov2.models.video`).
+
 This file follows timm's layout: the model class, ``_cfg`` / ``default_cfgs``, ``checkpoint_filter_fn``, the
 builder and the ``@register_model`` entry points (timm files them under the module ``emov2``).
 """
@@ -54,6 +58,14 @@ def _per_stage(value, n: int, what: str) -> tuple:
     return values
 
 
+def _per_stage_windows(window_size, n: int, spatial_dims: int) -> tuple:
+    """One window per stage: an int (every axis), in 3-D one ``(t, h, w)`` for every stage, or one per stage."""
+    if spatial_dims == 3 and isinstance(window_size, Sequence) and len(window_size) == 3 and all(
+            isinstance(w, int) for w in window_size):
+        return (tuple(window_size),) * n
+    return _per_stage(window_size, n, "window_size")
+
+
 def _check_pool(global_pool: str, num_classes: int) -> None:
     if global_pool not in ("avg", ""):
         raise ValueError(f"global_pool must be 'avg' or '', got {global_pool!r}")
@@ -68,7 +80,8 @@ class EMOv2(nn.Module):
         depths, embed_dims, exp_ratios, dim_heads: per-stage architecture (4 values each).
         num_classes: classifier outputs; 0 gives pooled features.
         in_chans: input channels.
-        window_size: attention window (int or one per stage); 7 at 224 px, 8 for the 256/512 models.
+        window_size: attention window (int or one per stage); 7 at 224 px, 8 for the 256/512 models. In 3-D
+            one ``(t, h, w)`` for all stages (V-EMOv2: ``(2, 5, 5)``) or one per stage.
         attention: ``spanning`` (EMOv2), ``remote`` (EMOv1), ``close`` (local windows) or ``none``
             (the conv operator in every block: the paper's ablation base).
         attn_stages: which stages use attention (the others use the conv operator).
@@ -80,6 +93,8 @@ class EMOv2(nn.Module):
         output_stride: 32, 16 or 8. Below 32 the last stages stop downsampling and dilate their depthwise convs
             instead (timm's convention). Attention windows keep their size in tokens, so on the larger maps there
             are more windows, each covering a smaller part of the image.
+        spatial_dims: 2 (images, (B, C, H, W)) or 3 (videos, (B, C, T, H, W): V-EMOv2). In 3-D the stem
+            halves T, H and W and the stages halve H and W only; ``output_stride`` must stay 32.
         exportable: portable layers (plain convs, gather attention); default ``timm.layers.is_exportable()``.
         device, dtype: where the parameters are created; a CUDA device also selects SDPA attention.
     """
@@ -106,12 +121,17 @@ class EMOv2(nn.Module):
         drop_path_rate: float = 0.0,
         global_pool: str = "avg",
         output_stride: int = 32,
+        spatial_dims: int = 2,
         exportable: bool | None = None,
         device=None,
         dtype=None,
     ) -> None:
         super().__init__()
         n = len(depths)
+        if spatial_dims not in (2, 3):
+            raise ValueError(f"spatial_dims must be 2 or 3, got {spatial_dims}")
+        if spatial_dims == 3 and output_stride != 32:
+            raise ValueError(f"output_stride {output_stride}: 3-D models (V-EMOv2) keep output_stride 32")
         if attention not in ATTENTION_CHOICES:
             raise ValueError(f"unknown attention {attention!r}; expected one of {list(ATTENTION_CHOICES)}")
         if output_stride not in OUTPUT_STRIDES:
@@ -120,23 +140,26 @@ class EMOv2(nn.Module):
         embed_dims = _per_stage(embed_dims, n, "embed_dims")
         exp_ratios = _per_stage(exp_ratios, n, "exp_ratios")
         dim_heads = _per_stage(dim_heads, n, "dim_heads")
-        windows = _per_stage(window_size, n, "window_size")
+        windows = _per_stage_windows(window_size, n, spatial_dims)
         dw_kernels = _per_stage(dw_kernel_sizes, n, "dw_kernel_sizes")
         attn_stages = _per_stage(attn_stages, n, "attn_stages")
-        norms = [norm_layer(s) for s in _per_stage(norm_layers, n, "norm_layers")]
+        norms = [norm_layer(s, spatial_dims) for s in _per_stage(norm_layers, n, "norm_layers")]
         acts = [_pick(_ACTS, s, "activation") for s in _per_stage(act_layers, n, "act_layers")]
         mode = None if attention == "none" else AttentionMode(attention)
         dd = dict(device=device, dtype=dtype)
 
         self.num_classes = num_classes
+        self.spatial_dims = spatial_dims
         self.global_pool = global_pool
         self.drop_rate = drop_rate
         self.num_features = self.head_hidden_size = embed_dims[-1]
         self.grad_checkpointing = False
 
         stem_chs = embed_dims[0] // 2
-        self.stem = Stem(in_chans, stem_chs, exportable=exportable, **dd)
-        self.feature_info = [dict(num_chs=stem_chs, reduction=2, module="stem")]
+        self.stem = Stem(in_chans, stem_chs, spatial_dims=spatial_dims, exportable=exportable, **dd)
+        # 3-D: ``reduction`` is the spatial stride; time is halved once, in the stem
+        time = {} if spatial_dims == 2 else dict(temporal_reduction=2)
+        self.feature_info = [dict(num_chs=stem_chs, reduction=2, module="stem", **time)]
         dpr = torch.linspace(0, drop_path_rate, sum(depths), device="cpu").tolist()
         stages, prev, start, reduction, dilation = [], stem_chs, 0, 2, 1
         for i in range(n):
@@ -144,21 +167,22 @@ class EMOv2(nn.Module):
             if reduction * 2 > output_stride:  # keep the resolution, dilate the blocks after the first
                 stride, dilation = 1, dilation * 2
             reduction *= stride
+            block_stride = stride if spatial_dims == 2 else (1, stride, stride)
             stages.append(
                 EMOv2Stage(
                     prev, embed_dims[i], depths[i], exp_ratio=exp_ratios[i], norm_layer=norms[i], act_layer=acts[i],
                     attn_mode=mode if attn_stages[i] else None, dim_head=dim_heads[i], window_size=windows[i],
                     dw_kernel_size=dw_kernels[i], drop_path=dpr[start:start + depths[i]],
                     layer_scale_init=layer_scale_init,
-                    downsample_dw_kernel_size=dw_kernels[i] if dw_kernels[i] > 0 else 5, stride=stride,
-                    first_dilation=first_dilation, dilation=dilation, attn_impl=attn_impl, exportable=exportable,
-                    **dd,
+                    downsample_dw_kernel_size=dw_kernels[i] if dw_kernels[i] > 0 else 5, stride=block_stride,
+                    first_dilation=first_dilation, dilation=dilation, spatial_dims=spatial_dims, attn_impl=attn_impl,
+                    exportable=exportable, **dd,
                 )
             )
             prev, start = embed_dims[i], start + depths[i]
-            self.feature_info.append(dict(num_chs=prev, reduction=reduction, module=f"stages.{i}"))
+            self.feature_info.append(dict(num_chs=prev, reduction=reduction, module=f"stages.{i}", **time))
         self.stages = nn.Sequential(*stages)
-        self.norm = norm_layer("ln")(prev, **dd)
+        self.norm = norm_layer("ln", spatial_dims)(prev, **dd)
         self.head_drop = nn.Dropout(drop_rate)
         self.head = nn.Linear(prev, num_classes, **dd) if num_classes > 0 else nn.Identity()
         self.apply(self._init_weights)
@@ -170,7 +194,7 @@ class EMOv2(nn.Module):
             trunc_normal_(m.weight, std=0.02)
             if m.bias is not None:
                 nn.init.zeros_(m.bias)
-        elif isinstance(m, (nn.LayerNorm, nn.BatchNorm2d)):
+        elif isinstance(m, (nn.LayerNorm, nn.BatchNorm2d, nn.BatchNorm3d)):
             nn.init.ones_(m.weight)
             nn.init.zeros_(m.bias)
 
@@ -217,10 +241,11 @@ class EMOv2(nn.Module):
         """Features of the stem (index 0, stride 2) and of the four stages (indices 1-4, strides 4-32).
 
         Returns ``intermediates`` or ``(final_features, intermediates)``; ``norm`` applies the final norm
-        to the last stage's map when it is taken.
+        to the last stage's map when it is taken. 3-D: (B, C, T/2, H/s, W/s) maps (``NCTHW``, or ``NTHWC``;
+        ``NCHW``/``NHWC`` are accepted as channels-first/last).
         """
-        if output_fmt not in ("NCHW", "NHWC"):
-            raise ValueError(f"output_fmt must be 'NCHW' or 'NHWC', got {output_fmt!r}")
+        if output_fmt not in ("NCHW", "NHWC", "NCTHW", "NTHWC"):
+            raise ValueError(f"output_fmt must be 'NCHW' or 'NHWC' (3-D: 'NCTHW' or 'NTHWC'), got {output_fmt!r}")
         take_indices, max_index = feature_take_indices(len(self.stages) + 1, indices)
         last = len(self.stages)
         intermediates = []
@@ -232,8 +257,11 @@ class EMOv2(nn.Module):
             x = stage(x)
             if i in take_indices:
                 intermediates.append(self.norm(x) if norm and i == last else x)
-        if output_fmt == "NHWC":
-            intermediates = [t.permute(0, 2, 3, 1) for t in intermediates]
+        if output_fmt in ("NHWC", "NTHWC"):
+            if self.spatial_dims == 2:
+                intermediates = [t.permute(0, 2, 3, 1) for t in intermediates]
+            else:
+                intermediates = [t.permute(0, 2, 3, 4, 1) for t in intermediates]
         if intermediates_only:
             return intermediates
         if len(stages) == last:
@@ -254,15 +282,17 @@ class EMOv2(nn.Module):
         return take_indices
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        """(B, in_chans, H, W) -> normalised stage-4 map (B, C4, ceil(H/32), ceil(W/32)) (at output_stride 32)."""
+        """(B, in_chans, H, W) -> normalised stage-4 map (B, C4, ceil(H/32), ceil(W/32)) (at output_stride 32);
+        3-D: (B, in_chans, T, H, W) -> (B, C4, ceil(T/2), ceil(H/32), ceil(W/32))."""
         x = self.stem(x)
         x = self.stages(x)
         return self.norm(x)
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
-        """(B, C4, h, w) -> logits (B, num_classes), or the pooled (B, C4) with ``pre_logits``."""
+        """(B, C4, h, w) (3-D: (B, C4, t, h, w)) -> logits (B, num_classes), or the pooled (B, C4) with
+        ``pre_logits``."""
         if self.global_pool == "avg":
-            x = x.mean((2, 3))
+            x = x.mean((2, 3)) if self.spatial_dims == 2 else x.mean((2, 3, 4))
         x = self.head_drop(x)
         return x if pre_logits else self.head(x)
 

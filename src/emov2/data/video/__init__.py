@@ -1,11 +1,12 @@
 """Video data: decoding (TorchCodec, PyAV fallback), Kinetics-style folders and mmaction2 list files,
-UniformSample clips, the V-EMOv2 clip transforms, loaders that skip unreadable videos, the embedded moving
-Fashion-MNIST set and contact sheets.
+UniformSample clips, the V-EMOv2 clip transforms, a collate function that skips unreadable videos (batches come
+from the engine's ``EpochLoader``), the embedded moving Fashion-MNIST set and contact sheets.
 
 Needs the ``video`` extra (``pip install "emov2[video]"``: PyAV; TorchCodec is used when it is installed and
 finds the system FFmpeg libraries).
 """
 
+from .collate import SkippedVideos, collate_clips
 from .contact_sheet import contact_sheet, save_contact_sheet
 from .datasets import VIDEO_EXTENSIONS, BadVideo, VideoClipDataset, read_video_list, scan_video_folder
 from .decode import (
@@ -19,8 +20,7 @@ from .decode import (
     video_info,
 )
 from .encode import write_video
-from .loader import ClipSampler, VideoLoader, collate_clips
-from .sampling import sample_seed, uniform_sample
+from .sampling import uniform_sample
 from .synthetic import MOTION_CLASSES, make_videos
 from .transforms import (
     VIDEO_MEAN,
@@ -37,12 +37,11 @@ __all__ = [
     "VIDEO_MEAN",
     "VIDEO_STD",
     "BadVideo",
-    "ClipSampler",
     "ThreeCrop",
     "VideoClipDataset",
     "VideoDecodeError",
+    "SkippedVideos",
     "VideoInfo",
-    "VideoLoader",
     "available_backends",
     "build_video_eval_transform",
     "build_video_train_transform",
@@ -55,7 +54,6 @@ __all__ = [
     "read_frames",
     "read_video_list",
     "resolve_backend",
-    "sample_seed",
     "save_contact_sheet",
     "scan_video_folder",
     "uniform_sample",

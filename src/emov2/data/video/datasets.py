@@ -3,7 +3,13 @@ sampled with UniformSample and transformed per clip.
 
 An item is ``(clip, label)``: clip float (C, T, H, W) (or (V, C, T, H, W) with several views), label int. A
 video that cannot be decoded comes back as a :class:`BadVideo` (path and reason) instead of raising, so one bad
-file never stops a run: :func:`~emov2.data.video.loader.collate_clips` drops it and the loader names it once.
+file never stops a run: :func:`~emov2.data.video.collate.collate_clips` drops it and
+:class:`~emov2.data.video.collate.SkippedVideos` names it once.
+
+Random choices (frame positions, augmentation) come from the global NumPy and torch RNGs. Batches come from the
+engine's :class:`~emov2.engine.data.EpochLoader`, whose :class:`~emov2.engine.data.SeededDataset` seeds them
+from ``(seed, epoch, index)`` for each item, so an item is the same whichever worker (or none) computes it and
+a resumed run continues exactly.
 A video shorter than ``clip_len`` is not bad: UniformSample repeats its frames (as mmaction2); only a video
 with no decodable frame is.
 """
@@ -20,7 +26,7 @@ import torch
 from torch.utils.data import Dataset
 
 from .decode import VideoDecodeError, open_video, resolve_backend
-from .sampling import sample_seed, uniform_sample
+from .sampling import uniform_sample
 
 __all__ = [
     "VIDEO_EXTENSIONS",
@@ -96,25 +102,21 @@ class VideoClipDataset(Dataset):
             the uint8 frames.
         clip_len: frames per clip (the log: 4). num_clips: clips per video (the log: 1).
         train: random UniformSample positions (else the segment middles).
-        seed: base seed; item ``index`` in epoch ``e`` draws its frames and augmentation from
-            ``sample_seed(seed, e, index)`` only (never from the process or DataLoader worker).
         backend: 'torchcodec', 'pyav' or 'auto' (resolved once, here). device: TorchCodec's decoding device.
 
-    ``dataset[i]`` uses the epoch set by :meth:`set_epoch`; ``dataset[(epoch, i)]`` (what
-    :class:`~emov2.data.video.loader.ClipSampler` yields) names it explicitly, which stays right in
-    persistent DataLoader workers.
+    Random positions and augmentation are drawn from the global NumPy / torch RNGs: wrap the dataset in
+    :class:`emov2.engine.data.EpochLoader` (or ``SeededDataset``) to key them to ``(seed, epoch, index)``.
     """
 
     def __init__(self, samples: Sequence[tuple[str, int]], classes: Sequence[str],
                  transform: Callable | None = None, *, clip_len: int = 4, num_clips: int = 1, train: bool = False,
-                 seed: int = 0, backend: str | None = "auto", device: str | torch.device = "cpu") -> None:
+                 backend: str | None = "auto", device: str | torch.device = "cpu") -> None:
         self.samples = [(str(p), int(t)) for p, t in samples]
         self.classes = list(classes)
         bad = [t for _, t in self.samples if not 0 <= t < len(self.classes)]
         if bad:
             raise ValueError(f"label {bad[0]} out of range for {len(self.classes)} classes")
         self.transform, self.clip_len, self.num_clips, self.train = transform, clip_len, num_clips, train
-        self.seed, self.epoch = seed, 0
         self.backend, self.device = resolve_backend(backend), device
         self.targets = [t for _, t in self.samples]
 
@@ -142,35 +144,29 @@ class VideoClipDataset(Dataset):
     def __len__(self) -> int:
         return len(self.samples)
 
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
+    def frame_indices(self, num_frames: int) -> np.ndarray:
+        """UniformSample indices ``(num_clips * clip_len,)`` for a video of ``num_frames`` (train: drawn from
+        ``np.random``)."""
+        return uniform_sample(num_frames, self.clip_len, train=self.train, num_clips=self.num_clips)
 
-    def frame_indices(self, index: int, num_frames: int, epoch: int | None = None) -> np.ndarray:
-        """The UniformSample indices ``(num_clips * clip_len,)`` item ``index`` uses in ``epoch``."""
-        rng = np.random.default_rng(sample_seed(self.seed, self.epoch if epoch is None else epoch, index))
-        return uniform_sample(num_frames, self.clip_len, train=self.train, num_clips=self.num_clips, rng=rng)
-
-    def load(self, index: int, epoch: int | None = None) -> tuple[torch.Tensor, np.ndarray]:
+    def load(self, index: int) -> tuple[torch.Tensor, np.ndarray]:
         """The sampled uint8 frames ``(num_clips * clip_len, H, W, 3)`` of item ``index`` and their indices
         (before any transform; raises :class:`VideoDecodeError`)."""
         path = self.samples[index][0]
         with open_video(path, self.backend, self.device) as v:
-            inds = self.frame_indices(index, v.info.num_frames, epoch)
+            inds = self.frame_indices(v.info.num_frames)
             return v.frames(inds.tolist()), inds
 
-    def __getitem__(self, key: int | tuple[int, int]):
-        epoch, index = key if isinstance(key, tuple) else (self.epoch, key)
+    def __getitem__(self, index: int):
         index = int(index)
         try:
-            frames, _ = self.load(index, epoch)
+            frames, _ = self.load(index)
         except VideoDecodeError as e:
             return BadVideo(self.samples[index][0], str(e))
         label = self.samples[index][1]
         if self.transform is None:
             return frames, label
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(sample_seed(self.seed, epoch, index))
-            clips = [self.transform(c) for c in frames.split(self.clip_len)]
+        clips = [self.transform(c) for c in frames.split(self.clip_len)]
         if len(clips) == 1:
             return clips[0], label
         return (torch.stack(clips) if clips[0].ndim == 4 else torch.cat(clips)), label

@@ -1,4 +1,4 @@
-"""Frame sampling as the V-EMOv2 log (mmaction2 ``UniformSample``, clip_len 4, 1 clip) and per-sample seeds.
+"""Frame sampling as the V-EMOv2 log (mmaction2 ``UniformSample``, clip_len 4, 1 clip).
 
 UniformSample splits ``[0, n - 1]`` into ``clip_len`` equal segments of length ``s = (n - 1) / clip_len`` with
 bounds ``round(s * i)`` (NumPy's round-half-to-even, as mmaction2):
@@ -11,22 +11,16 @@ A video shorter than ``clip_len`` gets repeated frames (mmaction2's behaviour), 
 decodable frame is "too short". E.g. n = 8, clip_len 4: segments [0, 2], [2, 4], [4, 5], [5, 7], test frames
 [0, 2, 4, 5]; n = 300: test frames [37, 112, 187, 261].
 
-Randomness is keyed by ``(seed, epoch, index)`` (:func:`sample_seed`), never by the process or the
-DataLoader worker, so a resumed run sees the same frames and augmentation.
+Train positions come from the ``rng`` given, by default NumPy's global RNG, which the engine's loader
+(:class:`emov2.engine.data.SeededDataset`) seeds from ``(seed, epoch, index)`` for every item: never from the
+process or the DataLoader worker, so a resumed run sees the same frames.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["sample_seed", "uniform_sample"]
-
-
-def sample_seed(seed: int, epoch: int, index: int) -> int:
-    """A 63-bit seed that depends only on ``(seed, epoch, index)`` (NumPy ``SeedSequence`` mixing)."""
-    if min(seed, epoch, index) < 0:
-        raise ValueError(f"seed, epoch and index must be >= 0, got {(seed, epoch, index)}")
-    return int(np.random.SeedSequence([seed, epoch, index]).generate_state(1, np.uint64)[0] >> np.uint64(1))
+__all__ = ["uniform_sample"]
 
 
 def uniform_sample(num_frames: int, clip_len: int, *, train: bool, num_clips: int = 1,
@@ -34,7 +28,8 @@ def uniform_sample(num_frames: int, clip_len: int, *, train: bool, num_clips: in
     """Frame indices ``(num_clips * clip_len,)`` int64 of a ``num_frames`` video, clip after clip.
 
     Args:
-        train: random frame per segment (needs ``rng``); else the deterministic test positions.
+        train: random frame per segment, drawn from ``rng`` (a NumPy ``Generator``; default: the global
+            ``np.random``); else the deterministic test positions.
         num_clips: clips per video (train: independent draws; test: evenly offset positions in each segment).
     """
     if num_frames < 1:
@@ -45,8 +40,7 @@ def uniform_sample(num_frames: int, clip_len: int, *, train: bool, num_clips: in
     starts = np.round(seg * np.arange(clip_len)).astype(np.int64)
     ends = np.round(seg * np.arange(1, clip_len + 1)).astype(np.int64)
     if train:
-        if rng is None:
-            raise ValueError("train sampling needs an rng (numpy Generator)")
-        return np.concatenate([rng.integers(starts, ends + 1) for _ in range(num_clips)]).astype(np.int64)
+        draw = np.random.randint if rng is None else rng.integers
+        return np.concatenate([draw(starts, ends + 1) for _ in range(num_clips)]).astype(np.int64)
     duration = seg / (num_clips + 1)
     return np.concatenate([starts + int(duration * (k + 1)) for k in range(num_clips)]).astype(np.int64)

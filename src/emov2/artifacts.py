@@ -35,13 +35,19 @@ def _seg(info: dict) -> nn.Module:
     return segmenter_from_info(info)
 
 
+def _gen(info: dict) -> nn.Module:
+    from .generation.registry import generator_from_info
+
+    return generator_from_info(info)
+
+
 def _video(info: dict) -> nn.Module:
     from .video.inference import video_model_from_info
 
     return video_model_from_info(info)
 
 
-TASKS = {"cls": _cls, "det": _det, "seg": _seg, "video": _video}
+TASKS = {"cls": _cls, "det": _det, "seg": _seg, "gen": _gen, "video": _video}
 
 
 def load_artifact(path: str | os.PathLike, task: str | None = None, ema: bool | None = None,

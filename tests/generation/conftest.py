@@ -45,8 +45,8 @@ def classifier_artifact(tmp_path_factory):
     """(best.safetensors path, model): a random emov2_1m written as `emov2 train` writes its best weights, for
     Fashion-MNIST (grey as RGB, 32 px, window 2). Layer scales are set to 1 so that features depend on the image
     (at their 1e-6 initialisation the first blocks of a stage pass almost nothing on)."""
+    from emov2.engine.artifact import write_artifact
     from emov2.models import create_model
-    from emov2.train.checkpoint import save_best
 
     torch.manual_seed(0)
     model = create_model("emov2_1m", num_classes=10, window_size=2).eval()
@@ -55,8 +55,9 @@ def classifier_artifact(tmp_path_factory):
             if "layer_scale" in name:
                 p.fill_(1.0)
     path = tmp_path_factory.mktemp("clf") / "best.safetensors"
-    info = dict(variant="emov2_1m", num_classes=10, classes=[str(i) for i in range(10)], img_size=32,
+    info = dict(task="cls", arch="emov2_1m", variant="emov2_1m", model_kwargs={"num_classes": 10, "window_size": 2},
+                num_classes=10, classes=[str(i) for i in range(10)], img_size=32,
                 mean=[0.286] * 3, std=[0.353] * 3, grayscale=True, window_size=2, resize_only=True,
                 metrics={"top1": 88.3})
-    save_best(model.state_dict(), path, info)
+    write_artifact(model.state_dict(), path, info)
     return path, model

@@ -47,6 +47,7 @@ class Task:
         self.cfg = cfg
         self.dist = DistInfo()
         self.notes: list[str] = []  # lines the engine prints (rank 0) under the run's plan
+        self.step = 0  # the optimizer step of the evaluation under way (set by the engine)
 
     def build_data(self, dist: DistInfo) -> TaskData:
         raise NotImplementedError

@@ -72,7 +72,8 @@ def rng_preserved():
 
 
 def _numbers(d: dict) -> dict:
-    return {k: (round(v, 6) if isinstance(v, float) else v) for k, v in d.items()
+    """The numbers of ``d``, floats to 7 significant digits (a 1e-7 loss keeps its digits too)."""
+    return {k: (float(f"{v:.7g}") if isinstance(v, float) else v) for k, v in d.items()
             if isinstance(v, int | float) and not isinstance(v, bool)}
 
 
@@ -390,6 +391,7 @@ class _Run:
         if self.ema is not None:
             candidates.append(("ema", self.ema.module))
         results = []
+        task.step = self.step
         with rng_preserved():
             for weights, module in candidates:
                 refreshed = self._precise_bn(module)

@@ -26,6 +26,7 @@ from ..utils.files import load_weights_only
 __all__ = [
     "INCEPTION_WEIGHT_PATTERNS",
     "ClassifierExtractor",
+    "FrechetReference",
     "InceptionExtractor",
     "class_accuracy",
     "evaluate_images",
@@ -53,20 +54,40 @@ def _batches(images: torch.Tensor, batch_size: int):
         yield images[start:start + batch_size]
 
 
+class FrechetReference:
+    """The real images' feature statistics, computed once (torchmetrics' ``FrechetInceptionDistance`` with
+    ``reset_real_features=False``, float64); :meth:`distance` scores a set of uint8 (N, 3, H, W) samples."""
+
+    def __init__(self, extractor: nn.Module, real: torch.Tensor, batch_size: int = 200) -> None:
+        from torchmetrics.image.fid import FrechetInceptionDistance
+
+        if len(real) < 2:
+            raise ValueError(f"the Fréchet distance needs at least 2 real images, got {len(real)}")
+        # sync_on_compute off: under torchrun every process holds all images, and torchmetrics would otherwise
+        # sum the statistics of all processes (N counted world-size times, a biased covariance)
+        self.metric = FrechetInceptionDistance(feature=_Features(extractor), reset_real_features=False,
+                                               sync_on_compute=False)
+        self.batch_size, self.num_real = batch_size, len(real)
+        with torch.no_grad():
+            for b in _batches(real, batch_size):
+                self.metric.update(b, real=True)
+
+    @torch.no_grad()
+    def distance(self, fake: torch.Tensor) -> float:
+        if len(fake) < 2:
+            raise ValueError(f"the Fréchet distance needs at least 2 samples, got {len(fake)}")
+        self.metric.reset()  # the fake statistics only
+        for b in _batches(fake, self.batch_size):
+            self.metric.update(b, real=False)
+        return float(self.metric.compute())
+
+
 def frechet_distance(extractor: nn.Module, fake: torch.Tensor, real: torch.Tensor, batch_size: int = 200) -> float:
     """Fréchet distance between the extractor's features of ``fake`` and ``real`` uint8 (N, 3, H, W) images,
     computed by torchmetrics' ``FrechetInceptionDistance`` (float64 statistics)."""
-    from torchmetrics.image.fid import FrechetInceptionDistance
-
-    if len(fake) < 2 or len(real) < 2:
+    if len(fake) < 2:
         raise ValueError(f"the Fréchet distance needs at least 2 images per set, got {len(fake)} and {len(real)}")
-    metric = FrechetInceptionDistance(feature=_Features(extractor), reset_real_features=False)
-    with torch.no_grad():
-        for b in _batches(real, batch_size):
-            metric.update(b, real=True)
-        for b in _batches(fake, batch_size):
-            metric.update(b, real=False)
-        return float(metric.compute())
+    return FrechetReference(extractor, real, batch_size).distance(fake)
 
 
 @torch.no_grad()
@@ -117,7 +138,7 @@ class ClassifierExtractor(nn.Module):
     @classmethod
     def from_artifact(cls, path: str | os.PathLike) -> ClassifierExtractor:
         """Load ``best.safetensors`` (+ ``best.json``) written by ``emov2 train`` (weights-only)."""
-        from ..train.inference import load_classifier
+        from ..classification.inference import load_classifier
 
         path = Path(path)
         if not path.is_file():

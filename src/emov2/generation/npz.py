@@ -25,29 +25,12 @@ from .diffusion import GaussianDiffusion
 from .dit import DiffusionTransformer
 from .sampling import generate_chunk, to_uint8
 
-__all__ = ["balanced_labels", "process_group", "read_npz", "write_sample_npz"]
+__all__ = ["balanced_labels", "read_npz", "write_sample_npz"]
 
 
 def balanced_labels(num_samples: int, num_classes: int) -> torch.Tensor:
     """(N,) labels ``i mod K``: every class ``N // K`` or ``N // K + 1`` times."""
     return torch.arange(num_samples) % num_classes
-
-
-def process_group(device: str = "auto") -> tuple[int, int, torch.device]:
-    """(rank, world size, device) from the torchrun environment; joins the process group (gloo on CPU, NCCL on
-    CUDA) when ``WORLD_SIZE > 1``. The engine's ``init_distributed`` can replace this."""
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if world == 1:
-        return 0, 1, torch.device(device)
-    if not dist.is_initialized():
-        dist.init_process_group("nccl" if device.startswith("cuda") else "gloo")
-    if device.startswith("cuda"):
-        local = int(os.environ.get("LOCAL_RANK", "0"))
-        torch.cuda.set_device(local)
-        return dist.get_rank(), world, torch.device("cuda", local)
-    return dist.get_rank(), world, torch.device(device)
 
 
 def write_sample_npz(

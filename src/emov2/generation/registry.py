@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from .dit import DiffusionTransformer
 
-__all__ = ["GENERATORS", "GeneratorConfig", "create_generator", "list_generators"]
+__all__ = ["GENERATORS", "GeneratorConfig", "create_generator", "generator_from_info", "list_generators"]
 
 
 @dataclass(frozen=True)
@@ -89,3 +89,9 @@ def create_generator(
     return DiffusionTransformer(
         input_size=input_size, in_channels=in_channels, num_classes=num_classes, learn_sigma=learn_sigma, **kw
     )
+
+
+def generator_from_info(info: dict) -> DiffusionTransformer:
+    """An untrained generator with the architecture a generation artifact's sidecar describes (``model_args``)."""
+    args = dict(info["model_args"])
+    return create_generator(args.pop("name"), **args)

@@ -8,62 +8,41 @@ from pathlib import Path
 
 import torch
 
-from ..utils.files import CheckpointError, load_weights_only
 from .data import LatentCodec
 from .diffusion import GaussianDiffusion, sample
 from .dit import DiffusionTransformer
-from .registry import create_generator
 
 __all__ = [
-    "diffusion_from_config",
+    "diffusion_from_info",
     "generate",
     "generate_chunk",
+    "generate_sharded",
     "load_generator",
-    "read_checkpoint",
     "save_grid",
     "to_uint8",
 ]
 
 
-def read_checkpoint(path: str | os.PathLike) -> dict:
-    """A ``gen train`` checkpoint as a dict, unpickled weights-only (a pickled object is refused with a one-line
-    :class:`~emov2.utils.files.CheckpointError`, never executed)."""
-    ckpt = load_weights_only(path, "generator checkpoint")
-    if not isinstance(ckpt, dict) or "model_args" not in ckpt:
-        raise CheckpointError(f"{path} is not a checkpoint written by `emov2 gen train` (no 'model_args')")
-    return ckpt
-
-
-def diffusion_from_config(config: dict) -> GaussianDiffusion:
-    """The training objective recorded in a ``gen train`` config (defaults: DiT's linear ε with learned sigma)."""
-    return GaussianDiffusion(
-        num_timesteps=int(config.get("num_timesteps", 1000)), learn_sigma=bool(config.get("learn_sigma", True)),
-        schedule=config.get("schedule", "linear"), prediction=config.get("prediction", "eps"),
-        snr_gamma=float(config.get("snr_gamma", 0.0)),
-    )
+def diffusion_from_info(info: dict) -> GaussianDiffusion:
+    """The training objective a generation artifact's sidecar records (``diffusion``: chain length, schedule,
+    parameterisation, learned sigma, Min-SNR-gamma)."""
+    d = info["diffusion"]
+    return GaussianDiffusion(num_timesteps=int(d["num_timesteps"]), learn_sigma=bool(d["learn_sigma"]),
+                             schedule=d["schedule"], prediction=d["prediction"], snr_gamma=float(d["snr_gamma"]))
 
 
 def load_generator(
-    checkpoint: str | os.PathLike, *, ema: bool = True, vae: str | os.PathLike | None = None, device: str = "cpu"
+    checkpoint: str | os.PathLike, *, vae: str | os.PathLike | None = None, device: str = "cpu"
 ) -> tuple[DiffusionTransformer, GaussianDiffusion, dict, LatentCodec | None]:
-    """Rebuild a generator from a ``gen train`` checkpoint: (model in eval mode, diffusion, meta, codec).
+    """A generator from an artifact of ``emov2 gen train`` (``best``/``final.safetensors``, or ``last.pt``, whose
+    EMA weights are taken): (model in eval mode, diffusion, sidecar info, codec). Read weights-only through
+    :func:`emov2.artifacts.load_artifact`; ``vae`` overrides the VAE folder recorded at training time."""
+    from ..artifacts import load_artifact
 
-    ``ema`` picks the EMA weights; ``vae`` overrides the VAE folder recorded at training time.
-    """
-    path = Path(checkpoint)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint {path} does not exist")
-    ckpt = read_checkpoint(path)
-    args = dict(ckpt["model_args"])
-    model = create_generator(args.pop("name"), **args)
-    model.load_state_dict(ckpt["ema" if ema and "ema" in ckpt else "model"])
-    model.to(device).eval()
-    config = dict(ckpt.get("config", {}))
-    config.setdefault("learn_sigma", model.learn_sigma)
-    diffusion = diffusion_from_config(config)
-    vae = vae or config.get("vae")
+    model, info = load_artifact(checkpoint, task="gen", device=device)
+    vae = vae or info.get("vae") or None
     codec = LatentCodec(vae).to(device) if vae else None
-    return model, diffusion, ckpt, codec
+    return model, diffusion_from_info(info), info, codec
 
 
 def generate_chunk(
@@ -106,6 +85,31 @@ def generate(
     out = [generate_chunk(model, diffusion, labels[start:start + batch_size], seed + k, codec=codec, **sample_kwargs)
            for k, start in enumerate(tqdm(starts, desc="generate", disable=not progress))]
     return torch.cat(out)
+
+
+def generate_sharded(
+    model: DiffusionTransformer,
+    diffusion: GaussianDiffusion,
+    labels: torch.Tensor,
+    *,
+    rank: int = 0,
+    world_size: int = 1,
+    batch_size: int = 64,
+    seed: int = 0,
+    codec: LatentCodec | None = None,
+    **sample_kwargs,
+) -> torch.Tensor:
+    """:func:`generate` split over the processes of a group: process r draws chunks r, r + W, ... and every
+    process gets all (N, C, H, W) images, equal to a one-process :func:`generate` (chunk k seeded ``seed + k``)."""
+    from ..engine.distributed import all_gather_objects
+
+    starts = list(range(0, len(labels), batch_size))
+    mine = {k: generate_chunk(model, diffusion, labels[starts[k]:starts[k] + batch_size], seed + k, codec=codec,
+                              **sample_kwargs) for k in range(rank, len(starts), world_size)}
+    chunks: dict[int, torch.Tensor] = {}
+    for part in (all_gather_objects(mine) if world_size > 1 else [mine]):
+        chunks.update(part)
+    return torch.cat([chunks[k] for k in range(len(starts))])
 
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:

@@ -96,6 +96,18 @@ def test_padding_uses_projected_zeros_not_zero_tokens():
     torch.testing.assert_close(attn(x), naive_attention(attn, x), rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.parametrize("act", [torch.nn.SiLU, lambda: torch.nn.GELU(approximate="tanh"), torch.nn.Hardswish])
+@pytest.mark.parametrize("impl", ["gather", "permute"])
+@pytest.mark.parametrize("size", [(5, 5), (10, 13)])
+def test_padding_token_activation(act, impl, size):
+    """V's padding token goes through V's activation, named for the kernels (SiLU, tanh-GELU) or not (Hardswish)."""
+    torch.manual_seed(0)
+    attn = WindowAttention(16, 32, dim_head=8, window_size=7 if size == (5, 5) else 4, impl=impl,
+                           act_layer=act).double()
+    x = torch.randn(2, 16, *size, dtype=torch.float64)
+    torch.testing.assert_close(attn(x), naive_attention(attn, x), rtol=1e-10, atol=1e-10)
+
+
 @pytest.mark.parametrize("mode", list(AttentionMode))
 @pytest.mark.parametrize("impl", IMPLS)
 def test_3d_with_one_frame_equals_2d(mode, impl):

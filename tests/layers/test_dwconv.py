@@ -36,3 +36,13 @@ def test_matches_conv2d(hw, kernel, stride):
     ref.backward(grad)
     for a, b in zip(got, (ref.detach(), x.grad, conv.weight.grad, conv.bias.grad), strict=True):
         torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("hw", [(1, 1), (2, 3), (4, 4), (3, 5)])
+@pytest.mark.parametrize("kernel,stride", [(5, 1), (3, 2)])
+def test_integer_memo_equals_tap_index(hw, kernel, stride):
+    from emov2.layers.dwconv import _tap_table
+
+    table, ho, wo = _tap_table(*hw, kernel, stride, kernel // 2)
+    index, ho2, wo2 = tap_index(*hw, kernel, stride, kernel // 2)
+    assert (ho, wo) == (ho2, wo2) and torch.tensor(table).view(index.shape).equal(index)

@@ -45,6 +45,13 @@ def resolve_attn_impl(impl: str, exportable: bool) -> str:
     return impl
 
 
+def _act_name(act: nn.Module) -> str:
+    """The name :func:`~.attention_kernels.activate` knows this activation by ('' for any other)."""
+    if type(act) is nn.GELU:
+        return "gelu" if act.approximate == "none" else "gelu_tanh"
+    return {nn.SiLU: "silu", nn.ReLU: "relu", nn.Identity: "identity"}.get(type(act), "")
+
+
 class WindowAttention(nn.Module):
     """Window MHSA whose V also expands the width: (B, C, *S) -> (B, M, *S) for S = (H, W) or (T, H, W).
 
@@ -67,6 +74,7 @@ class WindowAttention(nn.Module):
 
     fused_attn: torch.jit.Final[bool]
     impl: torch.jit.Final[str]
+    act_name: torch.jit.Final[str]
 
     def __init__(
         self,
@@ -114,6 +122,7 @@ class WindowAttention(nn.Module):
         self.qk = create_pointwise(spatial_dims, dim, 2 * dim, bias=qkv_bias, exportable=exportable, **dd)
         self.v = create_pointwise(spatial_dims, dim, dim_out, bias=qkv_bias, exportable=exportable, **dd)
         self.act = act_layer()
+        self.act_name = _act_name(self.act)
 
     def configure(self, *, impl: str | None = None, exportable: bool | None = None,
                   fused_attn: bool | None = None) -> None:
@@ -134,10 +143,16 @@ class WindowAttention(nn.Module):
 
     def padding_tokens(self) -> tuple[torch.Tensor, torch.Tensor]:
         """What a zero pixel projects to: (2C,) for Q/K and (M,) for V (the biases, V's through its activation)."""
+        pad_qk, pad_v = self._biases()
+        return pad_qk, self.act(pad_v)
+
+    def _biases(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The Q/K and V biases (zeros without bias); V's is activated here only for an activation the kernels
+        cannot name (``act_name == ""``), else where a padded map needs it."""
         qk_bias, v_bias = self.qk.bias, self.v.bias
         pad_qk = self.qk.weight.new_zeros(self.qk.out_channels) if qk_bias is None else qk_bias
-        pad_v = self.act(self.v.weight.new_zeros(self.v.out_channels) if v_bias is None else v_bias)
-        return pad_qk, pad_v
+        pad_v = self.v.weight.new_zeros(self.v.out_channels) if v_bias is None else v_bias
+        return pad_qk, pad_v if self.act_name else self.act(pad_v)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(B, C, *S) -> (B, M, *S) through the kernel chosen at construction."""
@@ -145,10 +160,11 @@ class WindowAttention(nn.Module):
             return self.forward_reference(x)
         qk = self.qk(x)  # (B, 2C, *S)
         v = self.act(self.v(x))  # (B, M, *S)
-        pad_qk, pad_v = self.padding_tokens()
+        pad_qk, pad_v = self._biases()  # the padding tokens (V's activated by the kernel where a map is padded)
+        args = (self.act_name, self.window, self.partitions, self.num_heads, self.fused_attn)
         if self.impl == "gather":
-            return attend_gather(qk, v, pad_qk, pad_v, self.window, self.partitions, self.num_heads, self.fused_attn)
-        return attend_permute(qk, v, pad_qk, pad_v, self.window, self.partitions, self.num_heads, self.fused_attn)
+            return attend_gather(qk, v, pad_qk, pad_v, *args)
+        return attend_permute(qk, v, pad_qk, pad_v, *args)
 
     def forward_reference(self, x: torch.Tensor) -> torch.Tensor:
         """The definition (the official computation), step by step: (B, C, *S) -> (B, M, *S)."""

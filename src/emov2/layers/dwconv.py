@@ -4,12 +4,14 @@ On the 4x4, 2x2 and 1x1 maps of small inputs (stages 2-4 of a 32 px image), a 5x
 multiplies padding, and PyTorch's CPU depthwise kernels (above all their backward pass) run far below the speed
 of a matrix product. There the convolution is computed as what it is on a map of ``S`` pixels: per channel, one
 ``(S_out x S)`` matrix whose entries are kernel taps (zero where a tap would read padding), applied with one
-batched matmul; the tap index is a few ``arange`` ops in the graph (no cache). Same sums and gradients; on larger
+batched matmul; the tap index comes from a memo of plain integers per map size. Same sums and gradients; on larger
 maps the ordinary convolution runs. ``exportable`` layers (fixed at construction; default
 ``timm.layers.is_exportable()``) always run the ordinary convolution: mobile delegates want a conv with constant
 weights, and symbolic sizes cannot pick a path. Dilated or unevenly strided/padded convs never take the matmul.
 """
 
+
+import functools
 
 import torch
 import torch.nn.functional as F
@@ -34,6 +36,22 @@ def tap_index(h: int, w: int, kernel: int, stride: int, padding: int,
     return torch.where(inside, tap, kernel * kernel).view(ho * wo, h * w), ho, wo
 
 
+@functools.lru_cache(maxsize=256)
+def _tap_table(h: int, w: int, kernel: int, stride: int, padding: int) -> tuple[tuple[int, ...], int, int]:
+    """:func:`tap_index` as plain integers, memoised per size (integers only: no tensor, device or trace state)."""
+    ho = (h + 2 * padding - kernel) // stride + 1
+    wo = (w + 2 * padding - kernel) // stride + 1
+    table = []
+    for oy in range(ho):
+        for ox in range(wo):
+            for iy in range(h):
+                for ix in range(w):
+                    ky, kx = iy - (oy * stride - padding), ix - (ox * stride - padding)
+                    inside = 0 <= ky < kernel and 0 <= kx < kernel
+                    table.append(ky * kernel + kx if inside else kernel * kernel)
+    return tuple(table), ho, wo
+
+
 def depthwise_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None, stride: int,
                      padding: int, max_pixels: int = MAX_MATMUL_PIXELS) -> torch.Tensor:
     """Depthwise conv of (B, C, H, W) with a square (C, 1, k, k) kernel; a matmul on maps of <= 16 pixels."""
@@ -41,7 +59,11 @@ def depthwise_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor |
     c, k = weight.shape[0], weight.shape[-1]
     if h * w > max_pixels:
         return F.conv2d(x, weight, bias, stride, padding, 1, c)
-    index, ho, wo = tap_index(h, w, k, stride, padding, x.device)
+    if torch.jit.is_scripting():
+        index, ho, wo = tap_index(h, w, k, stride, padding, x.device)
+    else:  # the same index from a memo of integers: one tensor op instead of ~25 small ones (~0.1 ms on CPU)
+        table, ho, wo = _tap_table(h, w, k, stride, padding)
+        index = torch.tensor(table, device=x.device)
     taps = torch.cat([weight.reshape(c, k * k), weight.new_zeros(c, 1)], dim=1)  # (C, k*k + 1)
     # index_select on the flat index: 3x faster than advanced indexing (taps[:, index]), 2x with its backward
     matrix = taps.index_select(1, index.view(-1)).view(c, ho * wo, h * w)  # (C, S_out, S_in)

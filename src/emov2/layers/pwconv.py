@@ -13,20 +13,30 @@ import torch.nn.functional as F
 from timm.layers import is_exportable
 from torch import nn
 
-__all__ = ["PointwiseConv2d", "PointwiseConv3d", "create_pointwise", "pointwise_conv"]
+__all__ = ["PointwiseConv2d", "PointwiseConv3d", "create_pointwise", "pointwise_conv2d", "pointwise_conv3d"]
 
 
-def pointwise_conv(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
-    """A 1x1 conv of (B, C, *S) with an (O, C, 1, ...) weight: a GEMM when ``x`` is channels-last."""
-    tokens = x.movedim(1, -1)  # (B, *S, C): contiguous exactly when x is channels-last
+def pointwise_conv2d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """A 1x1 conv of (B, C, H, W) with an (O, C, 1, 1) weight: a GEMM when ``x`` is channels-last."""
+    tokens = x.permute(0, 2, 3, 1)  # (B, H, W, C): contiguous exactly when x is channels-last
     if tokens.is_contiguous():
-        return F.linear(tokens, weight.flatten(1), bias).movedim(-1, 1)  # channels-last (B, O, *S)
-    if x.dim() == 5:
-        return F.conv3d(x, weight, bias)
+        weight = weight.view(weight.shape[0], weight.shape[1])
+        return F.linear(tokens, weight, bias).permute(0, 3, 1, 2)  # channels-last (B, O, H, W)
     return F.conv2d(x, weight, bias)
 
 
-torch.fx.wrap("pointwise_conv")  # FX: a leaf call (its branch reads the memory layout at run time)
+def pointwise_conv3d(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
+    """A 1x1x1 conv of (B, C, T, H, W) with an (O, C, 1, 1, 1) weight: a GEMM when ``x`` is channels-last."""
+    tokens = x.permute(0, 2, 3, 4, 1)  # (B, T, H, W, C)
+    if tokens.is_contiguous():
+        weight = weight.view(weight.shape[0], weight.shape[1])
+        return F.linear(tokens, weight, bias).permute(0, 4, 1, 2, 3)  # channels-last (B, O, T, H, W)
+    return F.conv3d(x, weight, bias)
+
+
+# FX: leaf calls (their branch reads the memory layout at run time)
+torch.fx.wrap("pointwise_conv2d")
+torch.fx.wrap("pointwise_conv3d")
 
 
 def _check(conv: nn.modules.conv._ConvNd) -> None:
@@ -49,7 +59,7 @@ class PointwiseConv2d(nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.exportable:
             return self._conv_forward(x, self.weight, self.bias)
-        return pointwise_conv(x, self.weight, self.bias)
+        return pointwise_conv2d(x, self.weight, self.bias)
 
 
 class PointwiseConv3d(nn.Conv3d):
@@ -66,7 +76,7 @@ class PointwiseConv3d(nn.Conv3d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.exportable:
             return self._conv_forward(x, self.weight, self.bias)
-        return pointwise_conv(x, self.weight, self.bias)
+        return pointwise_conv3d(x, self.weight, self.bias)
 
 
 def create_pointwise(spatial_dims: int, in_channels: int, out_channels: int, **kwargs) -> nn.Module:

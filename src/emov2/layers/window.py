@@ -14,7 +14,7 @@ Inside a window, positions ``r`` are row-major. Tensors are channels-last: ``(B,
 
 import torch
 
-__all__ = ["window_index", "window_partition", "window_reverse"]
+__all__ = ["window_grid", "window_index", "window_partition", "window_reverse"]
 
 
 def _prod(values: list[int]) -> int:
@@ -39,12 +39,16 @@ def _split_axes(size: list[int], window: list[int], remote: bool) -> tuple[list[
     return shape, grid, inner
 
 
-def window_partition(x: torch.Tensor, window: list[int], remote: bool = False) -> torch.Tensor:
-    """(B, S_1..S_d, C) -> (B * prod(n), prod(w), C): the windows, grid-major, positions row-major."""
+def window_grid(x: torch.Tensor, window: list[int], remote: bool = False) -> torch.Tensor:
+    """(B, S_1..S_d, C) -> a (B, n_1..n_d, w_1..w_d, C) view: window coordinates, then in-window positions."""
     b, c = x.shape[0], x.shape[-1]
     shape, grid, inner = _split_axes(list(x.shape[1:-1]), window, remote)
-    x = x.view([b] + shape + [c]).permute([0] + grid + inner + [len(shape) + 1])
-    return x.reshape(-1, _prod(window), c)
+    return x.view([b] + shape + [c]).permute([0] + grid + inner + [len(shape) + 1])
+
+
+def window_partition(x: torch.Tensor, window: list[int], remote: bool = False) -> torch.Tensor:
+    """(B, S_1..S_d, C) -> (B * prod(n), prod(w), C): the windows, grid-major, positions row-major."""
+    return window_grid(x, window, remote).reshape(-1, _prod(window), x.shape[-1])
 
 
 def window_reverse(windows: torch.Tensor, window: list[int], size: list[int], remote: bool = False) -> torch.Tensor:

@@ -19,17 +19,28 @@ OUT=${OUT:-$(mktemp -d -t emov2_ab.XXXXXX)}
 
 # name | emov2 bench arguments
 CASES=(
-  "infer_b1_224|--models emov2_1m,emov2_5m --batch-size 1 --img-size 224 --channels-last --iters 3"
-  "infer_b1_224_fused|--models emov2_1m,emov2_5m --batch-size 1 --img-size 224 --channels-last --no-eager --fused --iters 3"
-  "train_b128_32|--models emov2_1m --mode train --batch-size 128 --img-size 32 --num-classes 10 --iters 1"
+  "infer_b1_224|--models emov2_1m,emov2_5m --batch-size 1 --img-size 224 --channels-last --calls-per-sample 3"
+  "infer_b1_224_fused|--models emov2_1m,emov2_5m --batch-size 1 --img-size 224 --channels-last --no-eager --fused --calls-per-sample 3"
+  "train_b128_32|--models emov2_1m --mode train --batch-size 128 --img-size 32 --num-classes 10 --calls-per-sample 1"
 )
+
+flags_for() {  # flags_for <checkout>: the bench flag names that checkout knows (they were renamed in round 2)
+  if PYTHONPATH="$1/src" "$PY" -m emov2 bench --help | grep -q -- "--calls-per-sample"; then
+    echo "--calls-per-sample --warmup-calls --output"
+  else
+    echo "--iters --warmup --out"
+  fi
+}
 
 run() {  # run <label> <checkout> <round> <case name> <args...>
   local label=$1 tree=$2 round=$3 name=$4
   shift 4
   local dir="$OUT/$name/$label.$round"
-  OMP_NUM_THREADS=$THREADS PYTHONPATH="$tree/src" "$PY" -m emov2 bench "$@" --threads "$THREADS" --reps "$REPS" \
-    --warmup 2 --out "$dir" > "$dir.log" 2>&1 || { echo "FAILED: $label $name (see $dir.log)" >&2; exit 1; }
+  local calls warmup out
+  read -r calls warmup out <<< "$(flags_for "$tree")"
+  local args=("${@/--calls-per-sample/$calls}")
+  OMP_NUM_THREADS=$THREADS PYTHONPATH="$tree/src" "$PY" -m emov2 bench "${args[@]}" --threads "$THREADS" \
+    --reps "$REPS" "$warmup" 2 "$out" "$dir" > "$dir.log" 2>&1 || { echo "FAILED: $label $name (see $dir.log)" >&2; exit 1; }
 }
 
 echo "results in $OUT (OLD=$OLD NEW=$NEW, $ROUNDS rounds, $THREADS threads)" >&2

@@ -47,6 +47,8 @@ class ClsConfig(EngineConfig):
     max_train_samples: int = setting(0, "train on a fixed random subset of this size (0: all)")
     # model
     window_size: int | None = setting(None, "attention window of EMOv2 (default 7)")
+    model_kwargs: dict = setting({}, "more keyword arguments of the model (a recipe key only): e.g. img_size and "
+                                     "patch_size of a timm ViT at 32 px", cli=False)
     channels_last: bool = setting(False, "channels-last memory layout")
     grad_checkpointing: bool = setting(False, "gradient checkpointing (less memory, more compute)")
     initial_checkpoint: str | None = setting(None, "fine-tune from these weights (ours or official; a new head "

@@ -25,7 +25,6 @@ def classifier_from_info(info: dict) -> nn.Module:
     kwargs = dict(info.get("model_kwargs") or {})
     kwargs.setdefault("num_classes", len(info.get("classes") or []) or 1000)
     if name not in VARIANTS:
-        kwargs.pop("window_size", None)
         if not timm.is_model(name):
             raise CheckpointError(f"the sidecar names {name!r}: not an EMOv2 variant and not a timm model")
     return timm.create_model(name, **{k: v for k, v in kwargs.items() if v is not None})

@@ -15,15 +15,19 @@ __all__ = ["build_classifier"]
 
 
 def build_classifier(name: str, num_classes: int, *, drop_path: float | None = None, window_size: int | None = None,
-                     checkpoint: str | None = None, drop_head: bool = True) -> nn.Module:
+                     checkpoint: str | None = None, drop_head: bool = True, model_kwargs: dict | None = None
+                     ) -> nn.Module:
     """``name``: an EMOv2 variant or a timm model name; ``checkpoint`` (optional) initialises the weights, with a
-    fresh classifier when its classes differ and ``drop_head``."""
+    fresh classifier when its classes differ and ``drop_head``; ``model_kwargs`` go to the model's constructor."""
+    extra = dict(model_kwargs or {})
     if name in VARIANTS:
         return create_model(name, checkpoint=checkpoint, drop_head=drop_head, num_classes=num_classes,
-                            drop_path_rate=drop_path, window_size=window_size)
+                            drop_path_rate=drop_path, window_size=window_size, **extra)
     if name not in timm.list_models():
         raise ValueError(f"unknown model {name!r}: an EMOv2 variant ({', '.join(VARIANTS)}) or a timm model name")
-    kwargs = {"num_classes": num_classes}
+    kwargs = {"num_classes": num_classes, **extra}
+    if window_size is not None:  # the plug-in models (deit_tiny_i2rmb, ...) take a window
+        kwargs["window_size"] = window_size
     if drop_path is not None:
         kwargs["drop_path_rate"] = drop_path
     model = timm.create_model(name, **kwargs)

@@ -9,7 +9,6 @@ from timm.loss import LabelSmoothingCrossEntropy
 from torch import nn
 
 from ..engine.task import Task, TaskData
-from ..models import VARIANTS
 from .config import ClsConfig
 from .data import build_cls_data
 from .distill import build_teacher, kd_loss
@@ -42,7 +41,8 @@ class ClassificationTask(Task):
     def build_model(self) -> nn.Module:
         cfg, data = self.cfg, self.data
         model = build_classifier(cfg.model, len(data.classes), drop_path=cfg.drop_path,
-                                 window_size=cfg.window_size, checkpoint=cfg.initial_checkpoint)
+                                 window_size=cfg.window_size, checkpoint=cfg.initial_checkpoint,
+                                 model_kwargs=cfg.model_kwargs)
         if cfg.channels_last:
             model = model.to(memory_format=torch.channels_last)
         if cfg.grad_checkpointing:
@@ -82,8 +82,8 @@ class ClassificationTask(Task):
 
     def artifact_info(self) -> dict:
         cfg, data = self.cfg, self.data
-        kwargs = {"num_classes": len(data.classes)}
-        if cfg.model in VARIANTS and cfg.window_size is not None:
+        kwargs = {**cfg.model_kwargs, "num_classes": len(data.classes)}
+        if cfg.window_size is not None:  # EMOv2 variants and the plug-in models
             kwargs["window_size"] = cfg.window_size
         return {
             "arch": cfg.model, "variant": cfg.model, "model_kwargs": kwargs, "num_classes": len(data.classes),

@@ -35,15 +35,15 @@ stage() {  # stage NAME SECONDS COMMAND...
   stage parity 120 python3 docs/gpu_check.py
   stage compiled 200 $BENCH --compile --models emov2_5m+fused,edgenext_small --extra-path .official \
     --extra-model official_emov2_5m=official_env:official.EMO2_5M_k5_hybrid@79.4 \
-    --batch-size 256 --warmup 5 --reps 15 --iters 10 --out "$RES/compiled"
+    --batch-size 256 --warmup-calls 5 --reps 15 --calls-per-sample 10 --output "$RES/compiled"
   stage infer 150 $BENCH --models emov2_5m,emov2_5m+fused,edgenext_small,mobilenetv3_large_100,emov2_1m+fused \
-    "${OFFICIAL[@]}" --batch-size 256 --warmup 5 --reps 15 --iters 10 --out "$RES/infer"
+    "${OFFICIAL[@]}" --batch-size 256 --warmup-calls 5 --reps 15 --calls-per-sample 10 --output "$RES/infer"
   stage train 120 $BENCH --mode train --models emov2_5m,edgenext_small,emov2_1m \
-    "${OFFICIAL[@]}" --batch-size 128 --warmup 3 --reps 10 --iters 5 --out "$RES/train"
+    "${OFFICIAL[@]}" --batch-size 128 --warmup-calls 3 --reps 10 --calls-per-sample 5 --output "$RES/train"
   stage profile 60 python3 docs/gpu_profile.py --out "$RES/profile.txt"
   stage parity_compiled 90 python3 docs/gpu_check.py --models emov2_5m --compile
   # Whatever time is left: compiled training (both sides compiled; slow to compile, so last).
   stage train_compiled 240 $BENCH --mode train --compile --models emov2_5m --extra-path .official \
     --extra-model official_emov2_5m=official_env:official.EMO2_5M_k5_hybrid@79.4 \
-    --batch-size 128 --warmup 3 --reps 8 --iters 5 --out "$RES/train_compiled"
+    --batch-size 128 --warmup-calls 3 --reps 8 --calls-per-sample 5 --output "$RES/train_compiled"
 } 2>&1 | tee "$OUT/gpu.log"

@@ -2,9 +2,11 @@
 
 ``import emov2`` registers ``emov2_1m`` ... ``emov2_50m`` (and the video models ``v_emov2_1m`` ...) with timm;
 ``emov2.create_video_model`` builds V-EMOv2 (``from_2d`` inflates 2-D weights); ``emov2.create_generator`` builds
-the D-EMOv2 / DiT diffusion generators (``emov2.generation``).
+the D-EMOv2 / DiT diffusion generators (``emov2.generation``); ``emov2.load_artifact`` reads what any training
+command wrote (safetensors + JSON sidecar, or ``last.pt``), weights-only.
 """
 
+from .artifacts import load_artifact
 from .generation import create_generator, list_generators
 from .layers import AttentionMode, MetaMobileBlock, WindowAttention, configure_layers, exportable_layers
 from .models import (
@@ -47,6 +49,7 @@ __all__ = [
     "get_model_info",
     "list_generators",
     "list_models",
+    "load_artifact",
     "reparameterize",
     "save_pretrained",
     "to_official",

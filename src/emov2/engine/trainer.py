@@ -409,10 +409,15 @@ class _Run:
         if not scored:
             self.say(f"step {self.step}: evaluation gave no {key!r}")
             return
-        weights, module, result, numbers = max(scored, key=lambda r: sign * r[3][key])
+        # ties on the metric (a small validation set at 100 %) go to the lower evaluation loss, when there is one
+        def rank(numbers: dict) -> tuple[float, float]:
+            loss = numbers.get("loss") if key != "loss" else None
+            return sign * numbers[key], -loss if isinstance(loss, int | float) and math.isfinite(loss) else 0.0
+
+        weights, module, result, numbers = max(scored, key=lambda r: rank(r[3]))
         self.last_eval = {"weights": weights, "step": self.step, **numbers}
         text = ", ".join(f"{r[0]} {key} {r[3][key]:.4g}" for r in scored)
-        improved = not self.best or sign * numbers[key] > sign * self.best["value"]
+        improved = not self.best or rank(numbers) > rank(self.best.get("metrics") or {key: self.best["value"]})
         if improved:
             self.best = {"metric": key, "value": numbers[key], "step": self.step,
                          "epoch": round(self._epoch_frac(), 4), "weights": weights, "metrics": numbers}

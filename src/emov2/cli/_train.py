@@ -53,8 +53,9 @@ def resolve_settings(args: argparse.Namespace, cls, task: str, base: str | None 
     return build_config(cls, *layers, sources=sources)
 
 
-def print_summary(summary: dict, task, as_json: bool) -> None:
-    """Rank 0 prints the run's result: one line (or the summary as JSON)."""
+def print_summary(summary: dict, task, as_json: bool, best_line=None) -> None:
+    """Rank 0 prints the run's result: one line (or the summary as JSON). ``best_line(best, summary)`` words the
+    kept weights' line for a task (default: metric, value, step, weights, speed, run folder)."""
     import json
 
     if not task.dist.is_main:
@@ -66,6 +67,9 @@ def print_summary(summary: dict, task, as_json: bool) -> None:
         print(f"stopped at step {summary['steps']}/{summary['total_steps']}; continue with --resume")
         return
     b = summary["best"]
+    if b and best_line is not None:
+        print(best_line(b, summary))
+        return
     best = (f"best {b['metric']} {b['value']:.4g} at step {b['step']} ({b['weights']} weights)" if b
             else "no evaluation")
     print(f"{best}; {summary['samples_per_s']:.1f} samples/s; {summary['wall_s']:.0f} s; {summary['output']}")

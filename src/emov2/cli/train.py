@@ -9,7 +9,6 @@ unchanged under ``torchrun`` for DDP (one or several nodes).
 from __future__ import annotations
 
 import argparse
-import json
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -27,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
     from ..classification.recipes import choose_recipe
     from ..classification.task import ClassificationTask
     from ..engine import fit
-    from ._train import resolve_settings
+    from ._train import print_summary, resolve_settings
 
     base = None if args.config or getattr(args, "resume", False) else choose_recipe(
         getattr(args, "data", ""), getattr(args, "initial_checkpoint", None))
@@ -36,19 +35,16 @@ def run(args: argparse.Namespace) -> int:
     if base is not None:
         task.notes.append(f"recipe: {base[0]} ({base[1]}); --config NAME picks another")
     summary = fit(task, cfg, args.command_line)
-    if not task.dist.is_main:
-        return 0
     summary.pop("classes", None)
-    if args.json:
-        print(json.dumps(summary, indent=1, default=str))
-    elif summary["stopped"]:
-        print(f"stopped at step {summary['steps']}/{summary['total_steps']}; continue with --resume")
-    else:
-        b = summary["best"]
+
+    def best_line(b: dict, summary: dict) -> str:
         test = summary.get("test")
-        print(f"best val top-1 {b['value']:.2f}% ({task.data.splits.get('val', 'val')}) at epoch {b['epoch']:g} "
-              f"({b['weights']} weights)"
-              + (f"; test top-1 {test['top1']:.2f}% ({test['split']}, measured once on those weights)" if test else "")
-              + f"; {summary['samples_per_s']:.0f} img/s; {summary['wall_s']:.0f} s; {summary['output']}")
+        return (f"best val top-1 {b['value']:.2f}% ({task.data.splits.get('val', 'val')}) at epoch {b['epoch']:g} "
+                f"({b['weights']} weights)"
+                + (f"; test top-1 {test['top1']:.2f}% ({test['split']}, measured once on those weights)" if test
+                   else "")
+                + f"; {summary['samples_per_s']:.0f} img/s; {summary['wall_s']:.0f} s; {summary['output']}")
+
+    print_summary(summary, task, args.json, best_line)
     return 0
 

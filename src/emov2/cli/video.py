@@ -61,23 +61,19 @@ def run_train(args: argparse.Namespace) -> int:
     from ..engine import fit
     from ..video.config import VideoConfig
     from ..video.task import VideoTask
-    from ._train import resolve_settings
+    from ._train import print_summary, resolve_settings
 
     cfg = resolve_settings(args, VideoConfig, "video")
     task = VideoTask(cfg)
     summary = fit(task, cfg, args.command_line)
-    if not task.dist.is_main:
-        return 0
-    if args.json:
-        print(json.dumps(summary, indent=1, default=str))
-    elif summary["stopped"]:
-        print(f"stopped at step {summary['steps']}/{summary['total_steps']}; continue with --resume")
-    else:
-        b = summary["best"]
-        m = b.get("metrics", {})
-        print(f"best val top-1 {b['value']:.2f}% (video level; clip level {m.get('clip_top1', float('nan')):.2f}%) "
-              f"at step {b['step']} ({b['weights']} weights); {summary['samples_per_s']:.1f} clips/s; "
-              f"{summary['wall_s']:.0f} s; {summary['output']}")
+
+    def best_line(b: dict, summary: dict) -> str:
+        clip = b.get("metrics", {}).get("clip_top1", float("nan"))
+        return (f"best val top-1 {b['value']:.2f}% (video level; clip level {clip:.2f}%) at step {b['step']} "
+                f"({b['weights']} weights); {summary['samples_per_s']:.1f} clips/s; {summary['wall_s']:.0f} s; "
+                f"{summary['output']}")
+
+    print_summary(summary, task, args.json, best_line)
     return 0
 
 

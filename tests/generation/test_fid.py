@@ -80,6 +80,10 @@ def test_class_accuracy_and_evaluate_images():
     assert res["extractor"] == "stand-in" and res["num_fake"] == 50 and res["num_real"] == 40
     assert res["class_accuracy"] == pytest.approx(expected) and res["fid"] > 0
     assert "class_accuracy" not in evaluate_images(ext, images, None, images)
+    preds = ext.logits(images).argmax(1)
+    per_class = [(preds[labels == k] == k).float().mean().item() for k in range(3)]
+    assert res["class_accuracy_per_class"] == pytest.approx(per_class)
+    assert len(set(per_class)) > 1  # the stand-in does not get every class equally right
 
 
 def test_classifier_extractor_loads_an_emov2_train_artifact(classifier_artifact):

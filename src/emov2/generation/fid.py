@@ -32,6 +32,7 @@ __all__ = [
     "evaluate_images",
     "find_inception_weights",
     "frechet_distance",
+    "per_class_accuracy",
 ]
 
 INCEPTION_WEIGHT_PATTERNS = ("pt_inception-2015-12-05-*.pth", "weights-inception-2015-12-05-*.pth")
@@ -98,6 +99,20 @@ def class_accuracy(extractor: nn.Module, images: torch.Tensor, labels: torch.Ten
     return hits / max(1, len(images))
 
 
+@torch.no_grad()
+def per_class_accuracy(extractor: nn.Module, images: torch.Tensor, labels: torch.Tensor,
+                       batch_size: int = 200) -> list[float | None]:
+    """For each class k in ``0..max(labels)``: the fraction of the images labelled k that the classifier assigns
+    to k (None for a class without images): which classes a generator still fails."""
+    preds = torch.cat([extractor.logits(x).argmax(1).cpu() for x in _batches(images, batch_size)])
+    labels = labels.cpu()
+    out: list[float | None] = []
+    for k in range(int(labels.max()) + 1 if len(labels) else 0):
+        mask = labels == k
+        out.append(float((preds[mask] == k).float().mean()) if mask.any() else None)
+    return out
+
+
 def evaluate_images(
     extractor: nn.Module, fake: torch.Tensor, fake_labels: torch.Tensor | None, real: torch.Tensor
 ) -> dict:
@@ -107,6 +122,7 @@ def evaluate_images(
                **extractor.describe())
     if fake_labels is not None and getattr(extractor, "classifies", False):
         out["class_accuracy"] = class_accuracy(extractor, fake, fake_labels)
+        out["class_accuracy_per_class"] = per_class_accuracy(extractor, fake, fake_labels)
     return out
 
 

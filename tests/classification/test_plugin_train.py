@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 import torch
-from classification.train_helpers import make_colour_folder  # tests/ is on sys.path
 
+from classification.train_helpers import make_colour_folder  # tests/ is on sys.path
 from emov2.artifacts import load_artifact
 from emov2.cli.main import main
 from emov2.layers.attention import WindowAttention

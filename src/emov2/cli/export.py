@@ -89,7 +89,8 @@ def _fashion_mnist(args) -> int:
     out = Path(args.output or f"{Path(args.checkpoint).stem}_fmnist")
     result = int8_accuracy(model, out, name=info.get("arch", "model"), img_size=img_size, root=args.fashion_mnist,
                            test_limit=args.test_limit or None, exporter=args.exporter,
-                           mean=tuple(info["mean"]), std=tuple(info["std"]))
+                           mean=tuple(info["mean"]), std=tuple(info["std"]),
+                           log=lambda m: print(m, file=sys.stderr))
     print(json.dumps(result, indent=1))
     (out / "int8_accuracy.json").write_text(json.dumps(result, indent=1) + "\n")
     return 0

@@ -67,15 +67,14 @@ def padded_windows(model: nn.Module, img_size: int | tuple[int, int], batch: int
 def quantize_pt2e_xnnpack(model: nn.Module, img_size: int | tuple[int, int], calibration: Iterable[torch.Tensor], *,
                           batch: int = 1) -> torch.export.ExportedProgram:
     """PT2E static INT8 for XNNPACK: ``torch.export`` (the exportable layers), ExecuTorch's ``XNNPACKQuantizer``
-    (symmetric, per-channel weights, static activations), MinMax observers calibrated on ``calibration`` (NCHW
-    batches, sliced to ``batch``), converted and exported again for lowering."""
+    (symmetric INT8, per-channel MinMax weights, static activations with its histogram observers) calibrated on
+    ``calibration`` (NCHW batches, sliced to ``batch``), converted and exported again for lowering."""
     from executorch.backends.xnnpack.quantizer.xnnpack_quantizer import (
         XNNPACKQuantizer,
         get_symmetric_quantization_config,
     )
-    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
-
     from executorch.exir.passes.constant_prop_pass import constant_prop_pass
+    from torchao.quantization.pt2e.quantize_pt2e import convert_pt2e, prepare_pt2e
 
     # static shapes: the attention's window indices (int32 arange arithmetic) fold to constants first; left in the
     # graph, the quantizer annotates their adds and multiplies as float ops and index_select gets a float index

@@ -87,8 +87,9 @@ def ort_op_times(trace_path: str | Path, *, skip_runs: int = 1) -> dict[str, flo
     return {op: float(us) for op, us in times.items()}
 
 
-# ETDump events that contain others (the delegate call, the whole method) or run once at load
-_PTE_ENVELOPES = {"DELEGATE_CALL", "Method::execute", "Method::init", "Program::load_method"}
+# ETDump events that contain others (a delegate call holds XNNPACK's operators, an OPERATOR_CALL its portable
+# kernel's native_call_*, the method all of them) or run once at load
+_PTE_ENVELOPES = {"DELEGATE_CALL", "OPERATOR_CALL", "Method::execute", "Method::init", "Program::load_method"}
 
 
 def pte_op_times(etdump_path: str | Path, *, skip_runs: int = 1) -> dict[str, float]:

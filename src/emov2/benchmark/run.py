@@ -148,11 +148,10 @@ def _cpu_name() -> str:
 
 def _runner(cfg: BenchConfig, spec: ModelSpec, config: str, work_dir: Path, calibration):
     """(step, info): ``info`` has params, MACs and, for an exported runtime, its parity against eager fp32."""
-    from ..export.perturb import perturb_
     from ..models import count_macs, count_params
 
     # perturbed layer scales / norm statistics: O(1) outputs that every layer moves, so parity sees a broken layer
-    model = perturb_(build_model(spec, num_classes=cfg.num_classes)).eval()
+    model = build_model(spec, num_classes=cfg.num_classes, perturb=True)
     info = dict(params_m=count_params(model) / 1e6,
                 macs_m=count_macs(model, (3, cfg.img_size, cfg.img_size)) / 1e6)
     common = dict(batch=cfg.batch_size, img_size=cfg.img_size)

@@ -110,7 +110,10 @@ def export_pte(model: nn.Module, path: str | os.PathLike, img_size: int | tuple[
     from executorch.exir import to_edge_transform_and_lower
 
     if calibration is None:
-        program = export_program(model, img_size, batch=batch)
+        from executorch.exir.passes.constant_prop_pass import constant_prop_pass
+
+        # static shapes: the window indices fold to constants instead of int32 kernels run on every call
+        program = constant_prop_pass(export_program(model, img_size, batch=batch))
     else:
         program = quantize_pt2e_xnnpack(model, img_size, calibration, batch=batch)
     et = to_edge_transform_and_lower(program, partitioner=[XnnpackPartitioner()]).to_executorch()

@@ -24,21 +24,26 @@ CASES=(
   "train_b128_32|--models emov2_1m --mode train --batch-size 128 --img-size 32 --num-classes 10 --calls-per-sample 1"
 )
 
-flags_for() {  # flags_for <checkout>: the bench flag names that checkout knows (they were renamed in round 2)
-  if PYTHONPATH="$1/src" "$PY" -m emov2 bench --help | grep -q -- "--calls-per-sample"; then
-    echo "--calls-per-sample --warmup-calls --output"
+flags_for() {  # flags_for <checkout>: the bench flag names that checkout knows (they were renamed in round 2;
+  # --no-eager became --runtimes= in round 3)
+  local help
+  help=$(PYTHONPATH="$1/src" "$PY" -m emov2 bench --help)
+  if grep -q -- "--calls-per-sample" <<< "$help"; then
+    echo -n "--calls-per-sample --warmup-calls --output"
   else
-    echo "--iters --warmup --out"
+    echo -n "--iters --warmup --out"
   fi
+  if grep -q -- "--runtimes" <<< "$help"; then echo " --runtimes="; else echo " --no-eager"; fi
 }
 
 run() {  # run <label> <checkout> <round> <case name> <args...>
   local label=$1 tree=$2 round=$3 name=$4
   shift 4
   local dir="$OUT/$name/$label.$round"
-  local calls warmup out
-  read -r calls warmup out <<< "$(flags_for "$tree")"
+  local calls warmup out no_eager
+  read -r calls warmup out no_eager <<< "$(flags_for "$tree")"
   local args=("${@/--calls-per-sample/$calls}")
+  args=("${args[@]/--no-eager/$no_eager}")
   OMP_NUM_THREADS=$THREADS PYTHONPATH="$tree/src" "$PY" -m emov2 bench "${args[@]}" --threads "$THREADS" \
     --reps "$REPS" "$warmup" 2 "$out" "$dir" > "$dir.log" 2>&1 || { echo "FAILED: $label $name (see $dir.log)" >&2; exit 1; }
 }

@@ -19,7 +19,7 @@ export PYTHONPATH=src:${PYTHONPATH:-} PYTHONUNBUFFERED=1
 OFFICIAL=(--extra-path .official
   --extra-model official_emov2_5m=official_env:official.EMO2_5M_k5_hybrid@79.4
   --extra-model official_emov2_1m=official_env:official.EMO2_1M_k5_hybrid@72.3)
-BENCH="python3 -m emov2.cli.main bench --device cuda --precision bf16 --channels-last --no-eager"
+BENCH="python3 -m emov2.cli.main bench --device cuda --precision bf16 --channels-last --runtimes="
 pack() { tar -czf "$OUT/gpu_results.tar.gz" -C "$RES" . 2>/dev/null; }
 stage() {  # stage NAME SECONDS COMMAND...
   local name=$1 limit=$2; shift 2

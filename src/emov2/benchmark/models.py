@@ -91,8 +91,9 @@ def fuse(model: nn.Module) -> nn.Module:
     return reparameterize(model)
 
 
-def build_model(spec: ModelSpec, num_classes: int = 1000) -> nn.Module:
-    """Random-init model in eval mode (fused if the spec asks)."""
+def build_model(spec: ModelSpec, num_classes: int = 1000, perturb: bool = False) -> nn.Module:
+    """Random-init model in eval mode (fused if the spec asks); ``perturb``: with :func:`emov2.export.perturb_`
+    weights (random layer scales and norm statistics, set before fusing), so that every layer moves the output."""
 
     if spec.external:
         model = OutputAdapter(_import_factory(spec.name)())
@@ -105,6 +106,10 @@ def build_model(spec: ModelSpec, num_classes: int = 1000) -> nn.Module:
             raise ValueError(f"unknown model {spec.name!r}: not an EMOv2 variant and not a timm model")
         model = timm.create_model(spec.name, pretrained=False, num_classes=num_classes)
     model.eval()
+    if perturb:
+        from ..export.perturb import perturb_
+
+        perturb_(model)
     if spec.fused:
         model = fuse(model).eval()
     return model

@@ -1,8 +1,10 @@
 """Where a benchmarked step spends its time: its most expensive operators by self time (``emov2 bench --profile N``).
 
 PyTorch steps run under ``torch.profiler`` (CPU time per ATen operator; on a GPU, device time per kernel); ONNX Runtime
-steps run in a second session with ONNX Runtime's own profiler, grouped by ONNX op type. A share is of the summed
-self time of all operators, so the full list adds up to 100 %.
+steps run in a second session with ONNX Runtime's own profiler, grouped by ONNX op type; ExecuTorch steps run in a
+second program loaded with ETDump on (its event tracer), read by ``executorch.devtools.Inspector``: XNNPACK's operators
+(``Convolution (NHWC, F32) IGEMM``, ...) and the portable kernels outside the delegate. A share is of the summed self
+time of all operators, so the full list adds up to 100 %.
 """
 
 from __future__ import annotations
@@ -15,7 +17,8 @@ from pathlib import Path
 
 import torch
 
-__all__ = ["PROFILE_STEPS", "OpTime", "ort_op_times", "profile_step", "profile_torch", "self_times", "top_ops"]
+__all__ = ["PROFILE_STEPS", "OpTime", "ort_op_times", "profile_step", "profile_torch", "pte_op_times", "self_times",
+           "top_ops"]
 
 PROFILE_STEPS = 5
 
@@ -81,6 +84,31 @@ def ort_op_times(trace_path: str | Path, *, skip_runs: int = 1) -> dict[str, flo
     for e in events:
         if e.get("cat") == "Node" and e.get("name", "").endswith("_kernel_time") and e["ts"] >= start:
             times[e["args"]["op_name"]] += e["dur"]
+    return {op: float(us) for op, us in times.items()}
+
+
+# ETDump events that contain others (a delegate call holds XNNPACK's operators, an OPERATOR_CALL its portable
+# kernel's native_call_*, the method all of them) or run once at load
+_PTE_ENVELOPES = {"DELEGATE_CALL", "OPERATOR_CALL", "Method::execute", "Method::init", "Program::load_method"}
+
+
+def pte_op_times(etdump_path: str | Path, *, skip_runs: int = 1) -> dict[str, float]:
+    """Self time (µs) per operator in an ExecuTorch ETDump (deleted after reading), the first ``skip_runs`` runs left
+    out; XNNPACK's numbered instances (``... #3``) are summed under one name."""
+    from executorch.devtools import Inspector
+
+    path = Path(etdump_path)
+    try:
+        inspector = Inspector(etdump_path=str(path))
+    finally:
+        path.unlink(missing_ok=True)
+    times: Counter = Counter()
+    for block in inspector.event_blocks:
+        for event in block.events:
+            if event.name in _PTE_ENVELOPES or event.perf_data is None:
+                continue
+            op = event.name.rsplit(" #", 1)[0]
+            times[op] += sum(event.perf_data.raw[skip_runs:]) * 1e3  # Inspector reports ms
     return {op: float(us) for op, us in times.items()}
 
 

@@ -10,7 +10,8 @@ __all__ = ["COLUMNS", "markdown_table", "plot_accuracy_latency", "profile_tables
 
 COLUMNS = [
     "model", "config", "mode", "device", "precision", "batch", "img_size", "params_m", "macs_m", "top1",
-    "median_ms", "p10_ms", "p25_ms", "p75_ms", "p90_ms", "min_ms", "img_per_s", "reps", "error",
+    "median_ms", "p10_ms", "p25_ms", "p75_ms", "p90_ms", "min_ms", "img_per_s", "reps", "parity_max_abs",
+    "parity_rel", "top1_agree", "error",
 ]
 
 
@@ -23,17 +24,24 @@ def _fmt(value, digits: int = 2) -> str:
 
 
 def markdown_table(rows: list[dict]) -> str:
-    head = ("| model | config | params (M) | MACs (M) | top-1 | median ms | p10-p90 ms | IQR ms | img/s |\n"
-            "|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    """One line per row; exported runtimes add their parity against eager fp32 (max |diff| relative to the largest
+    reference logit, and top-1 agreement on the calibration images)."""
+    parity = any("parity_rel" in r for r in rows)
+    extra = " parity (rel. max diff, top-1 agree) |" if parity else ""
+    head = ("| model | config | params (M) | MACs (M) | top-1 | median ms | p10-p90 ms | IQR ms | img/s |" + extra +
+            "\n|---|---|---:|---:|---:|---:|---:|---:|---:|" + ("---:|" if parity else ""))
     lines = [head]
     for r in rows:
         if r.get("error"):
-            lines.append(f"| {r['model']} | {r['config']} | failed: {r['error']} | | | | | | |")
+            lines.append(f"| {r['model']} | {r['config']} | failed: {r['error']} | | | | | | |" + " |" * parity)
             continue
+        cell = ""
+        if parity:
+            cell = f" {r['parity_rel']:.1e}, {r['top1_agree']:.0f}% |" if "parity_rel" in r else " - |"
         lines.append(
             f"| {r['model']} | {r['config']} | {_fmt(r['params_m'])} | {_fmt(r['macs_m'], 0)} | "
             f"{_fmt(r['top1'], 1)} | {_fmt(r['median_ms'])} | {_fmt(r['p10_ms'])}-{_fmt(r['p90_ms'])} | "
-            f"{_fmt(r['p25_ms'])}-{_fmt(r['p75_ms'])} | {_fmt(r['img_per_s'], 1)} |"
+            f"{_fmt(r['p25_ms'])}-{_fmt(r['p75_ms'])} | {_fmt(r['img_per_s'], 1)} |" + cell
         )
     return "\n".join(lines)
 

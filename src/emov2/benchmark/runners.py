@@ -1,4 +1,6 @@
-"""Callables that run one measured step: PyTorch inference, a PyTorch training step, ONNX Runtime inference."""
+"""Callables that run one measured step: PyTorch inference, a PyTorch training step, ONNX Runtime inference (fp32 or
+static INT8), ExecuTorch XNNPACK inference (fp32 or PT2E INT8). The exported steps also run any input (``run``), for
+their parity check against PyTorch."""
 
 from __future__ import annotations
 
@@ -11,9 +13,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from .profiling import ort_op_times
+from .profiling import ort_op_times, pte_op_times
 
-__all__ = ["DTYPES", "OrtStep", "autocast", "make_infer", "make_ort_infer", "make_train", "prepare"]
+__all__ = ["DTYPES", "OrtStep", "PteStep", "autocast", "make_infer", "make_ort_infer", "make_pte_infer", "make_train",
+           "prepare"]
 
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
@@ -107,6 +110,10 @@ class OrtStep:
     def __call__(self):
         return self.session.run(None, self.feed)
 
+    def run(self, x: torch.Tensor):
+        """Logits (numpy) of the batch ``x`` (of the exported batch size)."""
+        return self.session.run(None, {self.session.get_inputs()[0].name: x.numpy()})[0]
+
     def profile_totals(self, steps: int) -> dict[str, float]:
         """Self time (µs over ``steps`` runs after one warm-up run) per ONNX op type."""
         session = self._session(profile=True)
@@ -117,10 +124,62 @@ class OrtStep:
 
 def make_ort_infer(
     model: nn.Module, *, batch: int, img_size: int, path: str | os.PathLike, threads: int | None = None,
-    device: str = "cpu", exporter: str = "auto",
+    device: str = "cpu", exporter: str = "auto", calibration: torch.Tensor | None = None,
 ) -> OrtStep:
-    """Export ``model`` to ONNX at ``path`` (fp32, fixed shape) and return its ONNX Runtime step."""
+    """Export ``model`` to ONNX at ``path`` (fp32, fixed shape) and return its ONNX Runtime step; with
+    ``calibration`` images (N, 3, H, W), the static INT8 (QDQ, per-channel) model calibrated on them instead."""
     from ..export.onnx import export_onnx
 
-    export_onnx(model.eval().cpu(), Path(path), img_size=img_size, batch=batch, exporter=exporter)
+    path = Path(path)
+    if calibration is None:
+        export_onnx(model.eval().cpu(), path, img_size=img_size, batch=batch, exporter=exporter)
+    else:
+        from ..export.quantize import quantize_onnx
+
+        fp32 = path.with_name(path.stem + ".fp32.onnx")
+        export_onnx(model.eval().cpu(), fp32, img_size=img_size, batch=batch, exporter=exporter)
+        quantize_onnx(fp32, path, "int8-static", calibration=[calibration.numpy()])
+        fp32.unlink()
     return OrtStep(path, batch=batch, img_size=img_size, threads=threads, device=device)
+
+
+class PteStep:
+    """One ExecuTorch inference (Python runtime, XNNPACK delegate) of a fixed random input; ``profile_totals`` reruns
+    it in a second copy of the program loaded with ETDump (ExecuTorch's event tracer) on."""
+
+    def __init__(self, path: str | os.PathLike, *, batch: int, img_size: int) -> None:
+        from ..export.executorch import pte_runner
+
+        self.path = Path(path)
+        self.run = pte_runner(path)
+        self.x = torch.randn(batch, 3, img_size, img_size)
+
+    def __call__(self):
+        return self.run(self.x)
+
+    def profile_totals(self, steps: int) -> dict[str, float]:
+        """Self time (µs over ``steps`` runs after one warm-up run) per XNNPACK / portable operator."""
+        from executorch.extension.pybindings.portable_lib import _load_for_executorch
+
+        module = _load_for_executorch(str(self.path), enable_etdump=True)
+        for _ in range(steps + 1):
+            module.forward([self.x])
+        trace = Path(tempfile.gettempdir()) / f"emov2-pte-profile-{os.getpid()}.etdp"
+        module.write_etdump_result_to_file(str(trace))
+        return pte_op_times(trace, skip_runs=1)
+
+
+def make_pte_infer(
+    model: nn.Module, *, batch: int, img_size: int, path: str | os.PathLike, threads: int | None = None,
+    calibration: torch.Tensor | None = None,
+) -> PteStep:
+    """Lower ``model`` to an XNNPACK ``.pte`` at ``path`` (fp32; PT2E static INT8 calibrated on ``calibration``
+    images when given) and return its step. ``threads``: the size of ExecuTorch's thread pool (XNNPACK's workers;
+    one pool per process, shared by every ``.pte``)."""
+    from ..export.executorch import export_pte, set_pte_threads
+
+    if threads:
+        set_pte_threads(threads)
+    export_pte(model.eval().cpu(), path, img_size, batch=batch, calibration=None if calibration is None else
+               [calibration])
+    return PteStep(path, batch=batch, img_size=img_size)

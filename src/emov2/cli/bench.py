@@ -13,8 +13,10 @@ DEFAULT_MODELS = "emov2_1m,emov2_2m,emov2_5m,edgenext_xx_small,edgenext_x_small,
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "bench", help="time EMOv2 against timm peers (random init): markdown table, CSV, JSON, PNG",
-        description="Each flag --channels-last / --compile / --onnxruntime adds a configuration next to plain "
-                    "eager; all (model, configuration) pairs are timed interleaved, repetition by repetition.",
+        description="--runtimes names the runtimes to time (PyTorch eager, ONNX Runtime fp32 / static INT8, "
+                    "ExecuTorch XNNPACK fp32 / PT2E INT8); --channels-last / --compile add PyTorch configurations. "
+                    "All (model, configuration) pairs are timed interleaved, repetition by repetition; every exported "
+                    "runtime is first checked against eager fp32 on real images.",
     )
     p.add_argument("--models", default=DEFAULT_MODELS,
                    help="comma-separated EMOv2 variants and timm names; append +fused to one name to fuse it only")
@@ -31,10 +33,12 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="bf16/fp16 use autocast (weights stay fp32)")
     p.add_argument("--channels-last", action="store_true", help="add a channels_last configuration")
     p.add_argument("--compile", action="store_true", help="add a torch.compile configuration")
-    p.add_argument("--onnxruntime", action="store_true", help="add an ONNX Runtime configuration (fp32)")
+    p.add_argument("--runtimes", default="eager", metavar="LIST",
+                   help="comma-separated subset of eager,onnx,onnx-int8,pte,pte-int8: PyTorch eager (NCHW), ONNX "
+                        "Runtime fp32 / static INT8 (QDQ, calibrated), ExecuTorch XNNPACK fp32 / PT2E INT8 (pte needs "
+                        "pip install 'emov2[mobile]'); '' with --channels-last or --compile times only those")
     p.add_argument("--onnx-exporter", choices=("auto", "dynamo", "torchscript"), default="auto",
-                   help="ONNX exporter for --onnxruntime (auto: dynamo, TorchScript if dynamo fails)")
-    p.add_argument("--no-eager", action="store_true", help="skip the plain eager (NCHW) configuration")
+                   help="ONNX exporter for --runtimes onnx, onnx-int8 (auto: dynamo, TorchScript if dynamo fails)")
     p.add_argument("--fused", action="store_true",
                    help="fuse every model (emov2.reparameterize if available, else timm.utils.reparameterize_model)")
     p.add_argument("--threads", type=int, default=None, help="torch and ONNX Runtime intra-op threads")
@@ -44,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--num-classes", type=int, default=1000)
     p.add_argument("--profile", type=int, default=0, metavar="N",
                    help="after timing, print each runner's N most expensive operators by self time (torch.profiler; "
-                        "ONNX Runtime's profiler for --onnxruntime); the JSON rows get them as top_ops")
+                        "ONNX Runtime's profiler for onnx, onnx-int8; ExecuTorch's ETDump for pte, pte-int8); the "
+                        "JSON rows get them as top_ops")
     p.add_argument("--output", default=None, metavar="DIR", help="write bench.csv, bench.json and bench.png here")
     p.add_argument("--json", action="store_true", help="print the rows as JSON")
     p.set_defaults(func=run)
@@ -75,10 +80,10 @@ def run(args: argparse.Namespace) -> int:
     cfg = BenchConfig(
         models=specs, device=args.device, batch_size=args.batch_size, img_size=args.img_size, mode=args.mode,
         precision=args.precision, channels_last=args.channels_last, compile=args.compile,
-        onnxruntime=args.onnxruntime, no_eager=args.no_eager, threads=args.threads, warmup=args.warmup_calls,
+        runtimes=args.runtimes, threads=args.threads, warmup=args.warmup_calls,
         reps=args.reps, iters=args.calls_per_sample, num_classes=args.num_classes, onnx_exporter=args.onnx_exporter,
         profile=args.profile,
-        work_dir=str(Path(args.output) / "onnx") if args.output and args.onnxruntime else None,
+        work_dir=str(Path(args.output) / "exported") if args.output else None,
     )
     rows, meta = run_benchmark(cfg, log=lambda m: print(m, file=sys.stderr))
     print(f"\n{meta['date']} | {meta['processor']} | torch {meta['torch']} ({meta['torch_threads']} threads) | "

@@ -89,7 +89,8 @@ def _fashion_mnist(args) -> int:
     out = Path(args.output or f"{Path(args.checkpoint).stem}_fmnist")
     result = int8_accuracy(model, out, name=info.get("arch", "model"), img_size=img_size, root=args.fashion_mnist,
                            test_limit=args.test_limit or None, exporter=args.exporter,
-                           mean=tuple(info["mean"]), std=tuple(info["std"]))
+                           mean=tuple(info["mean"]), std=tuple(info["std"]),
+                           log=lambda m: print(m, file=sys.stderr))
     print(json.dumps(result, indent=1))
     (out / "int8_accuracy.json").write_text(json.dumps(result, indent=1) + "\n")
     return 0
@@ -98,18 +99,10 @@ def _fashion_mnist(args) -> int:
 def _calibration(args):
     if args.quantize != "int8-static":
         return None
-    import torch
+    from ..export.inputs import calibration_images
 
-    from ..export.inputs import real_images
-
-    photos = real_images(args.img_size + 32)
-    g = torch.Generator().manual_seed(0)
-    batches = []
-    for _ in range(8):  # random crops and flips of the three photos
-        i, j = (int(v) for v in torch.randint(0, 33, (2,), generator=g))
-        crop = photos[:, :, i:i + args.img_size, j:j + args.img_size]
-        batches.append((crop.flip(-1) if torch.rand(1, generator=g) < 0.5 else crop).numpy())
-    return batches
+    images = calibration_images(args.img_size, n=24).numpy()  # random crops and flips of the three photos
+    return [images[i:i + 8] for i in range(0, len(images), 8)]
 
 
 def _dynamic_batch(args) -> bool:

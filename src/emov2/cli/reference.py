@@ -11,7 +11,7 @@ __all__ = ["FORBIDDEN", "collect_flags", "markdown"]
 # Names that once meant what another flag means now (the one name is on the right).
 FORBIDDEN = {"--out": "--output", "--image-size": "--img-size", "--grad-clip": "--clip-grad",
              "--eval-every": "--eval-interval", "--no-ema": "--no-model-ema", "--warmup-epochs": "--warmup",
-             "--no-eval-before": "--no-eval-first"}
+             "--no-eval-before": "--no-eval-first", "--onnxruntime": "--runtimes", "--no-eager": "--runtimes"}
 
 
 def _commands(parser: argparse.ArgumentParser, prefix: str = ""):

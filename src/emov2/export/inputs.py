@@ -7,8 +7,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "clip_shape", "parity_clips", "parity_inputs", "random_clips",
-           "real_images", "random_images"]
+__all__ = ["IMAGENET_MEAN", "IMAGENET_STD", "calibration_images", "clip_shape", "parity_clips", "parity_inputs",
+           "random_clips", "real_images", "random_images"]
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -36,6 +36,19 @@ def real_images(img_size: int | tuple[int, int]) -> torch.Tensor:
     mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
     std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
     return (x - mean) / std
+
+
+def calibration_images(img_size: int, n: int = 16, seed: int = 0) -> torch.Tensor:
+    """``n`` real images for INT8 calibration and parity, (n, 3, img_size, img_size): random ``img_size`` crops
+    (and horizontal flips) of the three photos resized to ``img_size + 32``, ImageNet-normalised."""
+    photos = real_images(img_size + 32)
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for k in range(n):
+        i, j = (int(v) for v in torch.randint(0, 33, (2,), generator=g))
+        crop = photos[k % len(photos), :, i:i + img_size, j:j + img_size]
+        out.append(crop.flip(-1) if torch.rand(1, generator=g) < 0.5 else crop)
+    return torch.stack(out)
 
 
 def parity_inputs(img_size: int | tuple[int, int], batch: int = 2, real: bool = True) -> dict[str, torch.Tensor]:

@@ -131,8 +131,8 @@ def test_shapes_and_errors(u_emov2):
 def test_initialisation():
     torch.manual_seed(0)
     model = create_segmenter("unet", "i2rmb", 150)  # 150 classes: enough conv_seg weights to measure their spread
-    for name, m in model.named_modules():
-        if isinstance(m, nn.Conv2d) and m.bias is not None and not name.endswith("cls.1"):
+    for name, m in model.backbone.named_modules():  # mmseg's UNet init_cfg on the backbone
+        if isinstance(m, nn.Conv2d) and m.bias is not None:
             assert torch.all(m.bias == 0), name
         if isinstance(m, nn.BatchNorm2d):
             assert torch.all(m.weight == 1) and torch.all(m.bias == 0), name
@@ -140,9 +140,13 @@ def test_initialisation():
     assert v.weight.std().item() == pytest.approx(math.sqrt(2 / 2048), rel=0.02)
     dw = model.backbone.decoder[0].conv_block[0].dw.conv  # depthwise 5x5 on 256 channels; PyTorch's (and mmcv's)
     assert dw.weight.std().item() == pytest.approx(math.sqrt(2 / (256 * 25)), rel=0.05)  # fan_out ignores groups
-    for head in (model.decode_head, model.aux_head):
-        w = head.cls[1].weight
-        assert w.std().item() == pytest.approx(0.01, rel=0.1) and torch.all(head.cls[1].bias == 0)
+    # the heads keep PyTorch's default init (not mmseg's Normal(0, 0.01) conv_seg): U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+    for head, fan_in in ((model.decode_head, 16), (model.aux_head, 64)):
+        w, b = head.cls[1].weight, head.cls[1].bias
+        assert w.abs().max().item() <= 1 / math.sqrt(fan_in) and b.abs().max().item() <= 1 / math.sqrt(fan_in)
+        assert w.std().item() == pytest.approx(1 / math.sqrt(3 * fan_in), rel=0.05)
+    bottleneck = model.decode_head.bottleneck[0].weight  # 3x3 on 5 x 16 channels: fan_in 720
+    assert bottleneck.std().item() == pytest.approx(1 / math.sqrt(3 * 720), rel=0.05)
 
 
 @pytest.mark.parametrize("block", ["i2rmb", "conv"])

@@ -8,6 +8,8 @@
 #
 # Environment: OLD, NEW (checkouts; their src/ goes first on PYTHONPATH), PY (python with torch/timm),
 # ROUNDS (default 5), THREADS (default 2), REPS (repetitions inside one bench run, default 7), OUT (results dir).
+# The table gives the ratio of the medians and, more robust to load drifting between rounds, the median of the
+# per-round ratios (old and new run back to back in each round).
 set -euo pipefail
 OLD=${OLD:?set OLD to the old checkout}
 NEW=${NEW:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -68,14 +70,18 @@ import json, statistics, sys
 from pathlib import Path
 
 out = Path(sys.argv[1])
-print("| case | model | config | old ms | new ms | new/old |\n|---|---|---|---:|---:|---:|")
+print("| case | model | config | old ms | new ms | new/old (medians) | new/old per round: median (min-max) |")
+print("|---|---|---|---:|---:|---:|---:|")
 for case in sorted(p for p in out.iterdir() if p.is_dir()):
-    runs = {"old": {}, "new": {}}
+    runs = {"old": {}, "new": {}}  # label -> (model, config) -> round -> median ms
     for f in case.glob("*/bench.json"):
-        label = f.parent.name.split(".")[0]
+        label, rnd = f.parent.name.split(".")
         for row in json.loads(f.read_text())["rows"]:
-            runs[label].setdefault((row["model"], row["config"]), []).append(row["median_ms"])
+            runs[label].setdefault((row["model"], row["config"]), {})[int(rnd)] = row["median_ms"]
     for key in sorted(runs["old"]):
-        old, new = statistics.median(runs["old"][key]), statistics.median(runs["new"][key])
-        print(f"| {case.name} | {key[0]} | {key[1]} | {old:.2f} | {new:.2f} | {new / old:.3f} |")
+        o, n = runs["old"][key], runs["new"].get(key, {})
+        old, new = statistics.median(o.values()), statistics.median(n.values())
+        paired = [n[r] / o[r] for r in sorted(o) if r in n]  # same round: the same machine load for both
+        print(f"| {case.name} | {key[0]} | {key[1]} | {old:.2f} | {new:.2f} | {new / old:.3f} | "
+              f"{statistics.median(paired):.3f} ({min(paired):.2f}-{max(paired):.2f}) |")
 EOF

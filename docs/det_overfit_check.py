@@ -11,11 +11,11 @@ import argparse
 import time
 
 import torch
+from timm.optim import create_optimizer_v2
 
 from emov2.detection import create_detector
 from emov2.detection.data import CocoDetection, collate
-from emov2.detection.engine import detection_loss, evaluate_detector
-from emov2.utils.optim import build_adamw
+from emov2.detection.task import detection_loss, evaluate_detector
 
 
 def main() -> None:
@@ -35,7 +35,7 @@ def main() -> None:
                             backbone_checkpoint=a.backbone_checkpoint,
                             head_init_std=None if a.head_init_std < 0 else a.head_init_std)
     print("before", evaluate_detector(model, ds, 8), flush=True)
-    opt = build_adamw(model, a.lr, 0.05)
+    opt = create_optimizer_v2(model, "adamw", lr=a.lr, weight_decay=0.05)  # no decay on norms and biases
     batch = collate([ds[i] for i in range(a.n)])
     model.train()
     t0 = time.time()

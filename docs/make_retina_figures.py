@@ -6,10 +6,9 @@ usage: python docs/make_retina_figures.py DATA_ROOT OUT_DIR NAME=RUN_DIR [NAME=R
 DATA_ROOT is ``emov2 data make-retina``'s output; each RUN_DIR is an ``emov2 seg train --arch unet`` output
 (its ``best.safetensors`` and ``metrics.jsonl``). Writes OUT_DIR/retina_predictions.png (one row per model:
 vessels over the photo | agreement with the pseudo-labels, white both, red predicted only, blue missed) and
-OUT_DIR/retina_curves.png (validation mDice and vessel Dice, training loss).
+OUT_DIR/retina_curves.png (training loss, validation mDice and vessel Dice).
 """
 
-import json
 import re
 import sys
 from pathlib import Path
@@ -24,6 +23,7 @@ from PIL import Image  # noqa: E402
 
 from emov2.artifacts import load_artifact  # noqa: E402
 from emov2.data.images import read_rgb_tensor  # noqa: E402
+from emov2.engine.metrics import plot_runs  # noqa: E402
 from emov2.segmentation.draw import draw_vessels  # noqa: E402
 from emov2.segmentation.engine import predict_logits  # noqa: E402
 from emov2.segmentation.transforms import SegEval  # noqa: E402
@@ -60,25 +60,6 @@ def predict_mosaic(ckpt: Path, files, pos, geom, shape):
     return pred
 
 
-def curves(runs: dict[str, Path], path: Path) -> None:
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.6))
-    for name, run in runs.items():
-        rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-        ev = [r for r in rows if r["kind"] == "eval"]
-        tr = [r for r in rows if r["kind"] == "train"]
-        axes[0].plot([r["step"] for r in ev], [r["mDice"] for r in ev], "o-", label=name)
-        axes[1].plot([r["step"] for r in ev], [r["Dice.vessel"] for r in ev], "o-", label=name)
-        axes[2].plot([r["step"] for r in tr], [r["loss"] for r in tr], label=name)
-    for ax, title in zip(axes, ("validation mDice", "validation vessel Dice", "training loss"), strict=True):
-        ax.set_title(title)
-        ax.set_xlabel("step")
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.suptitle("retina pseudo-labels (thresholded vesselness, not manual annotations)")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-
-
 def main(root: str, out: str, *runs_spec: str) -> None:
     root_p, out_p = Path(root), Path(out)
     out_p.mkdir(parents=True, exist_ok=True)
@@ -105,7 +86,8 @@ def main(root: str, out: str, *runs_spec: str) -> None:
                 fontsize=15)
         y += bar.shape[0] + row.shape[0]
     fig.savefig(out_p / "retina_predictions.png", dpi=60)  # 0.6 x the mosaic: a readable, smaller PNG
-    curves(runs, out_p / "retina_curves.png")
+    plot_runs(list(runs.values()), out_p / "retina_curves.png", list(runs), metrics=("mDice", "Dice.vessel"),
+              title="retina pseudo-labels (thresholded vesselness, not manual annotations)", chance=False)
 
 
 if __name__ == "__main__":

@@ -17,10 +17,11 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from emov2.engine.metrics import read_metrics  # noqa: E402
+
 
 def evals(run: Path) -> list[dict]:
-    rows = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
-    return [r for r in rows if r["kind"] == "eval"]
+    return [r for r in read_metrics(run / "metrics.jsonl") if r["kind"] == "eval"]
 
 
 def main(a: str, b: str, ceiling: str, out: str) -> None:

@@ -167,7 +167,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_curves(args: argparse.Namespace) -> int:
-    from ..video.plots import plot_runs
+    from ..engine.metrics import plot_runs
 
     print(f"wrote {plot_runs(args.runs, args.output, args.labels, args.metric, args.title)}")
     return 0

@@ -33,6 +33,7 @@ __all__ = [
     "find_inception_weights",
     "frechet_distance",
     "per_class_accuracy",
+    "predict_classes",
 ]
 
 INCEPTION_WEIGHT_PATTERNS = ("pt_inception-2015-12-05-*.pth", "weights-inception-2015-12-05-*.pth")
@@ -92,20 +93,20 @@ def frechet_distance(extractor: nn.Module, fake: torch.Tensor, real: torch.Tenso
 
 
 @torch.no_grad()
+def predict_classes(extractor: nn.Module, images: torch.Tensor, batch_size: int = 200) -> torch.Tensor:
+    """The extractor's classifier's class for each uint8 image (N, 3, H, W): (N,) long, on the CPU."""
+    return torch.cat([extractor.logits(x).argmax(1).cpu() for x in _batches(images, batch_size)])
+
+
 def class_accuracy(extractor: nn.Module, images: torch.Tensor, labels: torch.Tensor, batch_size: int = 200) -> float:
     """Fraction of uint8 images (N, 3, H, W) that the extractor's classifier assigns to ``labels`` (N,)."""
-    hits = sum(int((extractor.logits(x).argmax(1) == y).sum())
-               for x, y in zip(_batches(images, batch_size), _batches(labels, batch_size), strict=True))
-    return hits / max(1, len(images))
+    return _accuracy(predict_classes(extractor, images, batch_size), labels)
 
 
-@torch.no_grad()
-def per_class_accuracy(extractor: nn.Module, images: torch.Tensor, labels: torch.Tensor,
-                       batch_size: int = 200) -> list[float | None]:
-    """For each class k in ``0..max(labels)``: the fraction of the images labelled k that the classifier assigns
-    to k (None for a class without images): which classes a generator still fails."""
-    preds = torch.cat([extractor.logits(x).argmax(1).cpu() for x in _batches(images, batch_size)])
-    labels = labels.cpu()
+def per_class_accuracy(preds: torch.Tensor, labels: torch.Tensor) -> list[float | None]:
+    """For each class k in ``0..max(labels)``: the fraction of the predictions for images labelled k that are k
+    (None for a class without images): which classes a generator still fails."""
+    preds, labels = preds.cpu(), labels.cpu()
     out: list[float | None] = []
     for k in range(int(labels.max()) + 1 if len(labels) else 0):
         mask = labels == k
@@ -113,16 +114,22 @@ def per_class_accuracy(extractor: nn.Module, images: torch.Tensor, labels: torch
     return out
 
 
+def _accuracy(preds: torch.Tensor, labels: torch.Tensor) -> float:
+    return int((preds == labels.cpu()).sum()) / max(1, len(labels))
+
+
 def evaluate_images(
     extractor: nn.Module, fake: torch.Tensor, fake_labels: torch.Tensor | None, real: torch.Tensor
 ) -> dict:
     """FID(-like) score between fake and real uint8 (N, 3, H, W) images, plus the class accuracy of the fakes
-    when the extractor classifies and labels are given; the extractor's description comes with the numbers."""
+    (overall and per class, from one classifier pass) when the extractor classifies and labels are given; the
+    extractor's description comes with the numbers."""
     out = dict(fid=frechet_distance(extractor, fake, real), num_fake=len(fake), num_real=len(real),
                **extractor.describe())
     if fake_labels is not None and getattr(extractor, "classifies", False):
-        out["class_accuracy"] = class_accuracy(extractor, fake, fake_labels)
-        out["class_accuracy_per_class"] = per_class_accuracy(extractor, fake, fake_labels)
+        preds = predict_classes(extractor, fake)
+        out["class_accuracy"] = _accuracy(preds, fake_labels)
+        out["class_accuracy_per_class"] = per_class_accuracy(preds, fake_labels)
     return out
 
 
